@@ -1,0 +1,236 @@
+"""Typed messages on the bus.
+
+Events are past tense (`OrderFilled`), commands imperatives (`EngageKillSwitch`). All are
+frozen, slotted dataclasses carrying `ts_event` (when it happened, ns) and `ts_init` (when
+this process created the object, ns). Book prices and sizes are floats (fast math);
+anything that is money (orders, fills, positions) is `Decimal`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from traider.engine.core.types import (
+    BookSide,
+    Liquidity,
+    OrderStatus,
+    OrderType,
+    Severity,
+    Side,
+    TimeInForce,
+)
+
+Level = tuple[float, float]  # (price, size)
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    ts_event: int
+    ts_init: int
+
+
+# --- market data -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BookSnapshot(Event):
+    symbol: str
+    seq: int  # sequence number of the last delta included
+    bids: tuple[Level, ...]  # best first
+    asks: tuple[Level, ...]  # best first
+
+
+@dataclass(frozen=True, slots=True)
+class BookDelta(Event):
+    symbol: str
+    seq: int  # strictly consecutive per symbol; a gap means lost data
+    side: BookSide
+    price: float
+    size: float  # new total size at the level; 0 deletes the level
+
+
+@dataclass(frozen=True, slots=True)
+class TradeTick(Event):
+    symbol: str
+    trade_id: int
+    price: float
+    size: float
+    aggressor: Side
+
+
+@dataclass(frozen=True, slots=True)
+class BookStale(Event):
+    """The book can no longer be trusted (gap, crossed update); a snapshot is requested."""
+
+    symbol: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class BookResynced(Event):
+    symbol: str
+    seq: int
+
+
+# --- signals -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Signal(Event):
+    strategy_id: str
+    symbol: str
+    direction: int  # -1, 0, +1
+    strength: float  # 0..1
+    reason: str = ""
+
+
+# --- orders ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitOrder(Event):
+    """An order intent; journaled with its client id before anything is sent."""
+
+    client_order_id: str
+    strategy_id: str
+    symbol: str
+    side: Side
+    order_type: OrderType
+    quantity: Decimal
+    price: Decimal | None  # None for MARKET
+    time_in_force: TimeInForce = TimeInForce.GTC
+    post_only: bool = False
+    reduce_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CancelOrder(Event):
+    client_order_id: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderDenied(Event):
+    """Our own risk checks refused the intent; it never left the process."""
+
+    client_order_id: str
+    symbol: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrderSubmitted(Event):
+    client_order_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrderAccepted(Event):
+    client_order_id: str
+    venue_order_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRejected(Event):
+    client_order_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrderCancelRequested(Event):
+    client_order_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrderCanceled(Event):
+    client_order_id: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFilled(Event):
+    client_order_id: str
+    venue_order_id: str
+    trade_id: str  # unique per fill at the venue: fills are de-duplicated by it
+    symbol: str
+    side: Side
+    quantity: Decimal
+    price: Decimal
+    fee: Decimal  # in quote currency, positive is a cost
+    liquidity: Liquidity
+
+
+OrderEvent = (
+    OrderSubmitted
+    | OrderAccepted
+    | OrderRejected
+    | OrderCancelRequested
+    | OrderCanceled
+    | OrderFilled
+    | OrderDenied
+)
+
+
+# --- portfolio ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PositionChanged(Event):
+    symbol: str
+    quantity: Decimal
+    avg_price: Decimal
+    realized_pnl: Decimal
+
+
+# --- control and safety ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EngageKillSwitch(Event):
+    reason: str
+    source: str  # "tui", "cli", "risk", ...
+    flatten: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ResetKillSwitch(Event):
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class KillSwitchEngaged(Event):
+    reason: str
+    source: str
+    flatten: bool
+
+
+@dataclass(frozen=True, slots=True)
+class KillSwitchReset(Event):
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Alert(Event):
+    severity: Severity
+    source: str
+    message: str
+    details: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderSnapshot:
+    """A read-only view of one order for the screen, the CLI and reconciliation."""
+
+    client_order_id: str
+    strategy_id: str
+    symbol: str
+    side: Side
+    order_type: OrderType
+    quantity: Decimal
+    price: Decimal | None
+    status: OrderStatus
+    filled_qty: Decimal
+    avg_fill_price: Decimal | None
+    venue_order_id: str | None
+    ts_created: int
+    ts_updated: int

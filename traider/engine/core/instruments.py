@@ -1,0 +1,64 @@
+"""Instrument definitions: increments and minimums every order is quantized to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Instrument:
+    symbol: str  # "BTC-USD"
+    base: str
+    quote: str
+    tick_size: Decimal  # price increment
+    lot_size: Decimal  # quantity increment
+    min_notional: Decimal  # in quote currency
+    maker_fee_rate: Decimal  # fraction of notional, e.g. 0.004
+    taker_fee_rate: Decimal
+
+    def round_price(self, price: Decimal) -> Decimal:
+        return (price / self.tick_size).to_integral_value(ROUND_HALF_EVEN) * self.tick_size
+
+    def round_qty_down(self, qty: Decimal) -> Decimal:
+        return (qty / self.lot_size).to_integral_value(ROUND_DOWN) * self.lot_size
+
+    def quantize_quote(self, amount: Decimal) -> Decimal:
+        """Cash amounts (fees, P&L) to a hundredth of a cent."""
+        return amount.quantize(QUOTE_QUANTUM, ROUND_HALF_EVEN)
+
+    def price_from_float(self, price: float) -> Decimal:
+        return self.round_price(Decimal(repr(price)))
+
+    def is_price_on_tick(self, price: Decimal) -> bool:
+        return price % self.tick_size == 0
+
+    def is_qty_on_lot(self, qty: Decimal) -> bool:
+        return qty % self.lot_size == 0
+
+
+QUOTE_QUANTUM = Decimal("0.0001")
+
+# Coinbase Advanced Trade increments for the default symbols; fee rates of its entry tier.
+DEFAULT_INSTRUMENTS: dict[str, Instrument] = {
+    "BTC-USD": Instrument(
+        "BTC-USD", "BTC", "USD", Decimal("0.01"), Decimal("0.00000001"), Decimal("1"),
+        Decimal("0.004"), Decimal("0.006"),
+    ),
+    "ETH-USD": Instrument(
+        "ETH-USD", "ETH", "USD", Decimal("0.01"), Decimal("0.00000001"), Decimal("1"),
+        Decimal("0.004"), Decimal("0.006"),
+    ),
+    "SOL-USD": Instrument(
+        "SOL-USD", "SOL", "USD", Decimal("0.01"), Decimal("0.00000001"), Decimal("1"),
+        Decimal("0.004"), Decimal("0.006"),
+    ),
+}
+
+
+def instrument_for(symbol: str) -> Instrument:
+    try:
+        return DEFAULT_INSTRUMENTS[symbol]
+    except KeyError:
+        known = ", ".join(sorted(DEFAULT_INSTRUMENTS))
+        raise ValueError(f"unknown symbol {symbol!r}; known symbols: {known}") from None

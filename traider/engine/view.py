@@ -1,0 +1,113 @@
+"""Read-only facade of a running engine for the screen and the CLI.
+
+The TUI only ever calls these methods: cheap snapshot reads, safe to call at 10-20 Hz from
+the event loop. It never awaits the engine's work. The only write is `engage_kill_switch`
+(and its reset), which must return at once even while the engine is busy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol
+
+from traider.engine.core.events import Alert, Level, OrderSnapshot, TradeTick
+from traider.engine.core.types import TradingMode
+
+
+@dataclass(frozen=True, slots=True)
+class BookView:
+    symbol: str
+    version: int  # changes whenever the book changes: skip the redraw when it has not
+    bids: tuple[Level, ...]  # best first
+    asks: tuple[Level, ...]  # best first
+    stale: bool
+    stale_reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class PositionView:
+    symbol: str
+    quantity: Decimal
+    avg_price: Decimal
+    mark_price: Decimal | None
+    unrealized_pnl: Decimal
+    realized_pnl: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class PnlView:
+    cash: Decimal
+    equity: Decimal
+    realized: Decimal
+    unrealized: Decimal
+    fees: Decimal
+    day_pnl: Decimal  # against the equity at the start of the trading day
+
+
+@dataclass(frozen=True, slots=True)
+class KillSwitchView:
+    engaged: bool
+    reason: str
+    since_ns: int | None
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class FeedHealth:
+    symbol: str
+    healthy: bool
+    last_update_ns: int | None
+    detail: str  # "ok", "stale: gap at seq 123", "no data for 3.1 s"
+
+
+@dataclass(frozen=True, slots=True)
+class EngineStatus:
+    mode: TradingMode
+    running: bool
+    feeds: tuple[FeedHealth, ...]
+    loop_lag_p99_ms: float
+    store: str  # e.g. "sqlite ok", "sqlite ERROR: disk I/O error"
+    store_ok: bool
+    kill_switch: KillSwitchView
+    fills: int
+
+
+class EngineView(Protocol):
+    @property
+    def mode(self) -> TradingMode: ...
+
+    @property
+    def symbols(self) -> tuple[str, ...]: ...
+
+    def book(self, symbol: str, depth: int) -> BookView: ...
+
+    def recent_trades(self, limit: int) -> list[TradeTick]:
+        """Market trades, newest first, across symbols."""
+        ...
+
+    def positions(self) -> list[PositionView]: ...
+
+    def open_orders(self) -> list[OrderSnapshot]: ...
+
+    def pnl(self) -> PnlView: ...
+
+    def alerts(self, limit: int) -> list[Alert]:
+        """Newest last; includes order denials and kill-switch changes."""
+        ...
+
+    def alerts_version(self) -> int: ...
+
+    def status(self) -> EngineStatus: ...
+
+    def engage_kill_switch(self, reason: str, *, flatten: bool, source: str) -> None: ...
+
+    def reset_kill_switch(self, *, source: str) -> None: ...
+
+
+class EngineHandle(EngineView, Protocol):
+    """What the app starts and stops: the view plus the lifecycle."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
