@@ -48,7 +48,7 @@ class RiskConfig:
     max_position_pct_of_capital: float = 20.0
     daily_loss_limit_pct: float = 2.0  # breach engages the kill switch
     max_order_notional_usd: float = 500.0
-    price_band_bps: float = 100.0  # limit price must be within this of mid
+    price_band_bps: float = 200.0  # limit price must be within this of mid
     max_orders_per_second: float = 5.0
     order_rate_burst: int = 10
     var_limit_pct: float = 1.0  # enforced by the risk issue's VaR engine
@@ -99,8 +99,10 @@ class Config:
 
     @property
     def sqlite_path(self) -> Path:
-        return Path(self.store.sqlite_path).expanduser() if self.store.sqlite_path else (
-            self.home / "traider.db"
+        return (
+            Path(self.store.sqlite_path).expanduser()
+            if self.store.sqlite_path
+            else (self.home / "traider.db")
         )
 
 
@@ -156,10 +158,10 @@ def _merge(raw: dict[str, dict[str, Any]], section: str, key: str, value: Any, s
 def _validate(cfg: Config) -> None:
     r, e = cfg.risk, cfg.engine
     checks: list[tuple[bool, str]] = [
-        (e.mode in ("paper", "live"), "engine.mode must be \"paper\" or \"live\""),
+        (e.mode in ("paper", "live"), 'engine.mode must be "paper" or "live"'),
         (bool(e.symbols), "engine.symbols must name at least one symbol"),
         (e.starting_capital_usd > 0, "engine.starting_capital_usd must be > 0"),
-        (cfg.store.backend == "sqlite", "store.backend must be \"sqlite\" (postgres: twin issue)"),
+        (cfg.store.backend == "sqlite", 'store.backend must be "sqlite" (postgres: twin issue)'),
         (0 < r.max_position_pct_of_capital <= 100, "risk.max_position_pct_of_capital in (0, 100]"),
         (0 < r.daily_loss_limit_pct <= 100, "risk.daily_loss_limit_pct must be in (0, 100]"),
         (r.max_order_notional_usd > 0, "risk.max_order_notional_usd must be > 0"),
@@ -209,11 +211,16 @@ def load_config(
         if name.startswith(ENV_PREFIX):
             parts = name[len(ENV_PREFIX) :].lower().split("__")
             if len(parts) != 2:
-                raise ConfigError(f"env {name}: use TRAIDER__SECTION__KEY, e.g. TRAIDER__RISK__DAILY_LOSS_LIMIT_PCT")
+                raise ConfigError(
+                    f"env {name}: use TRAIDER__SECTION__KEY, "
+                    "e.g. TRAIDER__RISK__DAILY_LOSS_LIMIT_PCT"
+                )
             _merge(raw, parts[0], parts[1], _parse_scalar(value), f"env {name}")
     for dotted, value in (overrides or {}).items():
         if dotted.count(".") != 1:
-            raise ConfigError(f"--set {dotted}: use section.key=value, e.g. risk.daily_loss_limit_pct=1.5")
+            raise ConfigError(
+                f"--set {dotted}: use section.key=value, e.g. risk.daily_loss_limit_pct=1.5"
+            )
         section, key = dotted.split(".")
         _merge(raw, section, key, _parse_scalar(value), f"--set {dotted}")
 

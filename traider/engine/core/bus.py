@@ -62,9 +62,7 @@ class MessageBus:
         self._handlers.get(event_type, []).remove(handler)
         self._resolved.clear()
 
-    def subscribe_async(
-        self, event_type: type[E], handler: Callable[[E], Awaitable[None]]
-    ) -> None:
+    def subscribe_async(self, event_type: type[E], handler: Callable[[E], Awaitable[None]]) -> None:
         """A coroutine handler fed from its own queue; needs a running loop."""
         sub = _AsyncSubscriber(handler, self._async_queue_size)
         sub.task = asyncio.get_running_loop().create_task(self._drain(sub))
@@ -88,7 +86,7 @@ class MessageBus:
         if handlers is None:
             handlers = []
             for klass in event_type.__mro__:
-                handlers.extend(self._handlers.get(klass, ()))  # type: ignore[call-overload]
+                handlers.extend(self._handlers.get(klass, ()))
             handlers.extend(self._catch_all)
             self._resolved[event_type] = handlers
         return handlers
@@ -102,7 +100,7 @@ class MessageBus:
                 self._report(handler, event, exc)
         if self._async:
             for klass in type(event).__mro__:
-                for sub in self._async.get(klass, ()):  # type: ignore[call-overload]
+                for sub in self._async.get(klass, ()):
                     try:
                         sub.queue.put_nowait(event)
                     except asyncio.QueueFull:

@@ -42,16 +42,34 @@ QUOTE_QUANTUM = Decimal("0.0001")
 # Coinbase Advanced Trade increments for the default symbols; fee rates of its entry tier.
 DEFAULT_INSTRUMENTS: dict[str, Instrument] = {
     "BTC-USD": Instrument(
-        "BTC-USD", "BTC", "USD", Decimal("0.01"), Decimal("0.00000001"), Decimal("1"),
-        Decimal("0.004"), Decimal("0.006"),
+        "BTC-USD",
+        "BTC",
+        "USD",
+        Decimal("0.01"),
+        Decimal("0.00000001"),
+        Decimal("1"),
+        Decimal("0.004"),
+        Decimal("0.006"),
     ),
     "ETH-USD": Instrument(
-        "ETH-USD", "ETH", "USD", Decimal("0.01"), Decimal("0.00000001"), Decimal("1"),
-        Decimal("0.004"), Decimal("0.006"),
+        "ETH-USD",
+        "ETH",
+        "USD",
+        Decimal("0.01"),
+        Decimal("0.00000001"),
+        Decimal("1"),
+        Decimal("0.004"),
+        Decimal("0.006"),
     ),
     "SOL-USD": Instrument(
-        "SOL-USD", "SOL", "USD", Decimal("0.01"), Decimal("0.00000001"), Decimal("1"),
-        Decimal("0.004"), Decimal("0.006"),
+        "SOL-USD",
+        "SOL",
+        "USD",
+        Decimal("0.01"),
+        Decimal("0.00000001"),
+        Decimal("1"),
+        Decimal("0.004"),
+        Decimal("0.006"),
     ),
 }
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class Side(str, Enum):
+class Side(StrEnum):
     BUY = "BUY"
     SELL = "SELL"
 
@@ -18,22 +18,22 @@ class Side(str, Enum):
         return Side.SELL if self is Side.BUY else Side.BUY
 
 
-class BookSide(str, Enum):
+class BookSide(StrEnum):
     BID = "BID"
     ASK = "ASK"
 
 
-class OrderType(str, Enum):
+class OrderType(StrEnum):
     LIMIT = "LIMIT"
     MARKET = "MARKET"
 
 
-class TimeInForce(str, Enum):
+class TimeInForce(StrEnum):
     GTC = "GTC"
     IOC = "IOC"
 
 
-class OrderStatus(str, Enum):
+class OrderStatus(StrEnum):
     INITIALIZED = "INITIALIZED"  # journaled intent, not yet sent
     SUBMITTED = "SUBMITTED"  # request left the process
     ACCEPTED = "ACCEPTED"  # venue acknowledged, resting or working
@@ -66,18 +66,18 @@ _TERMINAL = frozenset(
 )
 
 
-class Liquidity(str, Enum):
+class Liquidity(StrEnum):
     MAKER = "MAKER"
     TAKER = "TAKER"
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     INFO = "INFO"
     WARNING = "WARNING"
     CRITICAL = "CRITICAL"
 
 
-class TradingMode(str, Enum):
+class TradingMode(StrEnum):
     PAPER = "PAPER"
     LIVE = "LIVE"
     REPLAY = "REPLAY"

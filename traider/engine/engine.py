@@ -1,0 +1,429 @@
+"""The kernel: one place builds the system (paper on the simulated market for now) and
+owns its lifecycle. The TUI and the headless daemon only start and stop it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import deque
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from traider.config import Config
+from traider.engine.core.bus import MessageBus
+from traider.engine.core.clock import NANOS_PER_SECOND, Clock, LiveClock
+from traider.engine.core.events import (
+    Alert,
+    BookDelta,
+    BookSnapshot,
+    BookStale,
+    Event,
+    OrderAccepted,
+    OrderCanceled,
+    OrderDenied,
+    OrderEvent,
+    OrderFilled,
+    OrderRejected,
+    OrderSnapshot,
+    TradeTick,
+)
+from traider.engine.core.ids import ClientOrderIdGenerator
+from traider.engine.core.instruments import instrument_for
+from traider.engine.core.types import OrderType, Severity, Side, TimeInForce, TradingMode
+from traider.engine.execution.manager import VENUE_EVENTS, OrderManager
+from traider.engine.execution.paper import PaperVenue
+from traider.engine.execution.reconcile import reconcile
+from traider.engine.marketdata.manager import BookManager
+from traider.engine.monitoring.loop_lag import LoopLagMonitor
+from traider.engine.portfolio import Portfolio
+from traider.engine.risk.kill_service import KillSwitchService
+from traider.engine.risk.limits import MarketQuote, PreTradeRisk
+from traider.engine.state.sqlite_store import SQLiteStore
+from traider.engine.state.store import Store, StoreUnavailable
+from traider.engine.strategies.context import EngineStrategyContext
+from traider.engine.strategies.imbalance import ImbalanceStrategy
+from traider.engine.view import BookView, EngineStatus, FeedHealth, PnlView, PositionView
+from traider.sim.market import SimulatedMarket
+
+log = logging.getLogger(__name__)
+
+RISK_MONITOR_INTERVAL_S = 0.25
+SAVE_MARKS_EVERY_TICKS = 20  # every 5 s
+
+
+class Engine:
+    """Paper trading engine. Implements `EngineHandle` for the TUI."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        clock: Clock | None = None,
+        store: Store | None = None,
+        home: Path | None = None,
+        control_socket: bool = True,
+    ) -> None:
+        self.config = config
+        self.home = home or config.home
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.clock = clock or LiveClock()
+        self.bus = MessageBus(self.clock)
+        self.store: Store = store or SQLiteStore(config.sqlite_path)
+        self.instruments = {s: instrument_for(s) for s in config.engine.symbols}
+        self._symbols = tuple(config.engine.symbols)
+        self.portfolio = Portfolio(
+            self.instruments, Decimal(str(config.engine.starting_capital_usd))
+        )
+        self.market = SimulatedMarket(
+            list(self.instruments.values()),
+            self.clock,
+            config.sim.seed,
+            levels_per_side=config.sim.levels_per_side,
+            events_per_second=config.sim.events_per_second,
+        )
+        self.books = BookManager(self.bus, self.clock, self._symbols, self._request_snapshot)
+        self.kill = KillSwitchService(self, self.home)
+        self.risk = PreTradeRisk(
+            config.risk,
+            self.instruments,
+            self.portfolio,
+            self.clock,
+            quote=self._quote,
+            open_exposure=self._working_qty,
+            kill_engaged=self.kill.is_engaged,
+        )
+        self.orders = OrderManager(
+            self.bus,
+            self.clock,
+            self.store,
+            self.portfolio,
+            self.risk,
+            ClientOrderIdGenerator(config.engine.epoch),
+            self._on_store_failure,
+        )
+        self.venue = PaperVenue(self.market, self._route_venue_event)
+        self.orders.attach(self.venue)
+        self.strategy = ImbalanceStrategy(config.strategy, self._symbols)
+        self.context = EngineStrategyContext(self)
+        self.loop_lag = LoopLagMonitor()
+        self._trades: deque[TradeTick] = deque(maxlen=200)
+        self._alerts: deque[Alert] = deque(maxlen=500)
+        self._alerts_version = 0
+        self._store_error = ""
+        self._tasks: list[asyncio.Task[None]] = []
+        self._running = False
+        self._control: Any = None
+        self._use_control_socket = control_socket
+        self._wire()
+
+    # --- wiring ----------------------------------------------------------------------------
+
+    def _wire(self) -> None:
+        bus = self.bus
+        # BookManager subscribed first, so books are updated before the strategy looks
+        bus.subscribe(BookDelta, self._on_book_event)
+        bus.subscribe(BookSnapshot, self._on_book_event)
+        bus.subscribe(TradeTick, self._on_trade)
+        bus.subscribe(BookStale, self._on_book_stale)
+        bus.subscribe(Alert, self._on_alert)
+        bus.subscribe(OrderAccepted, self._on_order_event)
+        bus.subscribe(OrderRejected, self._on_order_event)
+        bus.subscribe(OrderCanceled, self._on_order_event)
+        bus.subscribe(OrderFilled, self._on_order_event)
+        bus.subscribe(OrderDenied, self._on_order_event)
+
+    def _route_venue_event(self, event: Event) -> None:
+        if isinstance(event, VENUE_EVENTS):
+            self.orders.on_venue_event(event)  # journaled first, then published
+        else:
+            self.bus.publish(event)
+
+    def _request_snapshot(self, symbol: str) -> None:
+        self.bus.publish(self.market.snapshot(symbol))
+
+    def _on_book_event(self, event: BookDelta | BookSnapshot) -> None:
+        if self.config.strategy.enabled and self._running:
+            self.strategy.on_book(event.symbol, event.ts_event)
+
+    def _on_trade(self, trade: TradeTick) -> None:
+        self._trades.appendleft(trade)
+        self.strategy.on_trade(trade)
+
+    def _on_book_stale(self, event: BookStale) -> None:
+        self._alert(Severity.WARNING, "marketdata", f"{event.symbol} book stale: {event.reason}")
+
+    def _on_alert(self, alert: Alert) -> None:
+        self._alerts.append(alert)
+        self._alerts_version += 1
+
+    def _on_order_event(self, event: OrderEvent) -> None:
+        self.strategy.on_order_event(event)
+        if isinstance(event, OrderDenied):
+            self._alert(Severity.WARNING, "risk", f"denied {event.client_order_id}: {event.reason}")
+        elif isinstance(event, OrderRejected):
+            self._alert(
+                Severity.WARNING, "venue", f"rejected {event.client_order_id}: {event.reason}"
+            )
+        elif isinstance(event, OrderFilled):
+            self.portfolio.mark(event.symbol, event.price)
+
+    def _alert(self, severity: Severity, source: str, message: str) -> None:
+        now = self.clock.timestamp_ns()
+        self.bus.publish(Alert(now, now, severity, source, message))
+
+    def _on_store_failure(self, message: str) -> None:
+        """Fail closed: a journal we cannot write means no new orders."""
+        self._store_error = message
+        self._alert(Severity.CRITICAL, "store", f"store write failed: {message}")
+        self.kill.engage(f"store write failed: {message}", source="store", flatten=False)
+
+    # --- market helpers --------------------------------------------------------------------
+
+    def _quote(self, symbol: str) -> MarketQuote | None:
+        if symbol not in self.instruments:
+            return None
+        book = self.books.book(symbol)
+        mid = book.mid()
+        if mid is None:
+            return None
+        return MarketQuote(mid, self.books.is_tradeable(symbol))
+
+    def _working_qty(self, symbol: str) -> Decimal:
+        return self.orders.working_qty(symbol)
+
+    def refresh_marks(self) -> None:
+        for symbol in self._symbols:
+            mid = self.books.book(symbol).mid()
+            if mid is not None:
+                self.portfolio.mark(symbol, self.instruments[symbol].price_from_float(mid))
+
+    def trading_day(self) -> str:
+        from datetime import UTC, datetime
+
+        ts = self.clock.timestamp_ns() / NANOS_PER_SECOND
+        return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d")
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def restore(self) -> int:
+        """Rebuild state from the store: kill switch, then replay the journal."""
+        self.kill.restore(self.store)
+        replayed = self.orders.replay(event for _, event in self.store.journal())
+        account = self.store.load_account()
+        if account is not None:
+            self.portfolio.day = account.day
+            self.portfolio.day_start_equity = account.day_start_equity
+        return replayed
+
+    def reconcile(self) -> int:
+        now = self.clock.timestamp_ns()
+        events = reconcile(
+            self.orders.open_orders(), self.venue.order_reports(), self.venue.fills_for, now
+        )
+        for event in events:
+            self.orders.on_venue_event(event)
+        if events:
+            self._alert(Severity.INFO, "reconcile", f"reconciled {len(events)} order events")
+        return len(events)
+
+    async def start(self) -> None:
+        if self._running:
+            return
+        self.restore()
+        self.reconcile()
+        self.refresh_marks()
+        if self.portfolio.roll_day(self.trading_day()):
+            self._save_account()
+        for symbol in self._symbols:
+            self._request_snapshot(symbol)
+        self.refresh_marks()
+        self.strategy.on_start(self.context)
+        self._running = True
+        self.kill.start_watcher()
+        if self._use_control_socket:
+            from traider.engine.control import ControlServer
+
+            self._control = ControlServer(self.home, self.kill.handle_control)
+            await self._control.start()
+        loop = asyncio.get_running_loop()
+        self._tasks = [
+            loop.create_task(self._market_loop(), name="market"),
+            loop.create_task(self.loop_lag.run(), name="loop-lag"),
+            loop.create_task(self._risk_monitor(), name="risk-monitor"),
+        ]
+        mode = "PAPER" if self.mode is TradingMode.PAPER else self.mode.value
+        self._alert(
+            Severity.INFO, "engine", f"engine started in {mode} mode on {self.store.description}"
+        )
+
+    async def _market_loop(self) -> None:
+        interval = self.config.sim.step_interval_ms / 1000
+        while True:
+            self.venue.forward_market_events(self.market.advance(self.clock.timestamp_ns()))
+            await asyncio.sleep(interval)
+
+    async def _risk_monitor(self) -> None:
+        ticks = 0
+        while True:
+            await asyncio.sleep(RISK_MONITOR_INTERVAL_S)
+            self.check_risk()
+            ticks += 1
+            if ticks % SAVE_MARKS_EVERY_TICKS == 0:
+                self._save_account()
+
+    def check_risk(self) -> None:
+        self.kill.poll()  # picks up a flag written by `traider kill` when no socket reached us
+        self.refresh_marks()
+        if self.portfolio.roll_day(self.trading_day()):
+            self._save_account()
+        if not self.kill.is_engaged() and self.risk.daily_loss_breached():
+            self.kill.engage(
+                f"daily loss limit: day P&L {self.portfolio.day_pnl():.2f} USD breaches "
+                f"-{self.config.risk.daily_loss_limit_pct}% of capital",
+                source="risk",
+                flatten=False,
+            )
+
+    def _save_account(self) -> None:
+        """Account row and last marks, so `traider status` can value positions."""
+        if not self.orders.store_ok:
+            return
+        marks = {s: str(p) for s, p in self.portfolio.marks.items()}
+        try:
+            with self.store.transaction():
+                self.store.save_account(self.orders.account_record())
+                self.store.set_meta("marks", json.dumps(marks))
+        except StoreUnavailable as exc:
+            self.orders.store_ok = False
+            self._on_store_failure(str(exc))
+
+    async def stop(self) -> None:
+        if not self._running:
+            return
+        self._running = False
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        self.kill.stop_watcher()
+        if self._control is not None:
+            await self._control.stop()
+            self._control = None
+        cancelled = self.orders.cancel_all("engine shutdown")
+        if cancelled:
+            log.info("cancelled %d open orders on shutdown", cancelled)
+        self.refresh_marks()
+        self._save_account()
+        await self.bus.close()
+        self.store.close()
+
+    # --- kill switch (EngineView) ----------------------------------------------------------
+
+    def engage_kill_switch(self, reason: str, *, flatten: bool, source: str) -> None:
+        self.kill.engage(reason, source=source, flatten=flatten)
+
+    def reset_kill_switch(self, *, source: str) -> None:
+        self.kill.reset(source=source)
+
+    def flatten(self) -> int:
+        """Close every position with reduce-only IOC orders that cross the book."""
+        sent = 0
+        for symbol, position in self.portfolio.positions.items():
+            if position.quantity == 0:
+                continue
+            book = self.books.book(symbol)
+            side = Side.SELL if position.quantity > 0 else Side.BUY
+            touch = book.best_bid() if side is Side.SELL else book.best_ask()
+            if touch is None:
+                continue
+            inst = self.instruments[symbol]
+            # cross 1% through the touch so the IOC sweeps enough depth to close
+            price = inst.price_from_float(touch[0] * (0.99 if side is Side.SELL else 1.01))
+            self.orders.submit(
+                "flatten",
+                symbol,
+                side,
+                abs(position.quantity),
+                price,
+                order_type=OrderType.LIMIT,
+                time_in_force=TimeInForce.IOC,
+                reduce_only=True,
+            )
+            sent += 1
+        return sent
+
+    # --- EngineView ------------------------------------------------------------------------
+
+    @property
+    def mode(self) -> TradingMode:
+        return TradingMode.PAPER
+
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        return self._symbols
+
+    def book(self, symbol: str, depth: int) -> BookView:
+        book = self.books.book(symbol)
+        bids, asks = book.top(depth)
+        return BookView(
+            symbol, book.version, tuple(bids), tuple(asks), book.stale, book.stale_reason
+        )
+
+    def recent_trades(self, limit: int) -> list[TradeTick]:
+        return list(self._trades)[:limit]
+
+    def positions(self) -> list[PositionView]:
+        self.refresh_marks()
+        return self.portfolio.position_views()
+
+    def open_orders(self) -> list[OrderSnapshot]:
+        return self.orders.open_snapshots()
+
+    def pnl(self) -> PnlView:
+        self.refresh_marks()
+        return self.portfolio.pnl_view()
+
+    def alerts(self, limit: int) -> list[Alert]:
+        return list(self._alerts)[-limit:]
+
+    def alerts_version(self) -> int:
+        return self._alerts_version
+
+    def status(self) -> EngineStatus:
+        now = self.clock.timestamp_ns()
+        stale_after = self.config.risk.stale_feed_after_ms * 1_000_000
+        feeds = []
+        for symbol in self._symbols:
+            book = self.books.book(symbol)
+            last = self.books.last_update_ns(symbol)
+            if book.stale:
+                feeds.append(FeedHealth(symbol, False, last, f"stale: {book.stale_reason}"))
+            elif last is None:
+                feeds.append(FeedHealth(symbol, False, None, "no data yet"))
+            elif now - last > stale_after:
+                age = (now - last) / NANOS_PER_SECOND
+                feeds.append(FeedHealth(symbol, False, last, f"no data for {age:.1f} s"))
+            else:
+                feeds.append(FeedHealth(symbol, True, last, "ok"))
+        store_ok = self.orders.store_ok
+        store = (
+            f"{self.store.description} ok"
+            if store_ok
+            else f"{self.store.description} ERROR: {self._store_error}"
+        )
+        return EngineStatus(
+            mode=self.mode,
+            running=self._running,
+            feeds=tuple(feeds),
+            loop_lag_p99_ms=self.loop_lag.p99_ms(),
+            store=store,
+            store_ok=store_ok,
+            kill_switch=self.kill.view(),
+            fills=self.portfolio.fill_count,
+        )
+
+    # used by the kill-switch service
+    def publish(self, event: Event) -> None:
+        self.bus.publish(event)

@@ -1,0 +1,122 @@
+"""Pre-trade risk checks: every intent passes all of them or is denied with a reason.
+
+Synchronous and allocation-light: it runs on the hot path for each order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from traider.config import RiskConfig
+from traider.engine.core.clock import NANOS_PER_SECOND, Clock
+from traider.engine.core.events import SubmitOrder
+from traider.engine.core.instruments import Instrument
+from traider.engine.core.types import OrderType
+from traider.engine.portfolio import Portfolio
+
+
+@dataclass(frozen=True, slots=True)
+class MarketQuote:
+    mid: float
+    tradeable: bool  # book has a snapshot and is not stale
+
+
+class TokenBucket:
+    """Order-rate limit on the engine's clock: `rate` per second, bursts up to `burst`."""
+
+    def __init__(self, clock: Clock, rate: float, burst: int) -> None:
+        self._clock = clock
+        self._rate = rate
+        self._burst = float(burst)
+        self._tokens = float(burst)
+        self._last_ns = clock.monotonic_ns()
+
+    def take(self) -> bool:
+        now = self._clock.monotonic_ns()
+        elapsed = (now - self._last_ns) / NANOS_PER_SECOND
+        self._last_ns = now
+        self._tokens = min(self._burst, self._tokens + elapsed * self._rate)
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return True
+        return False
+
+
+class PreTradeRisk:
+    def __init__(
+        self,
+        config: RiskConfig,
+        instruments: dict[str, Instrument],
+        portfolio: Portfolio,
+        clock: Clock,
+        quote: Callable[[str], MarketQuote | None],
+        open_exposure: Callable[[str], Decimal],
+        kill_engaged: Callable[[], bool],
+    ) -> None:
+        self.config = config
+        self.instruments = instruments
+        self.portfolio = portfolio
+        self.quote = quote
+        self.open_exposure = open_exposure  # signed qty of working orders per symbol
+        self.kill_engaged = kill_engaged
+        self.rate = TokenBucket(clock, config.max_orders_per_second, config.order_rate_burst)
+        self.capital = Decimal(str(portfolio.starting_cash))
+
+    def daily_loss_breached(self) -> bool:
+        limit = self.capital * Decimal(str(self.config.daily_loss_limit_pct)) / 100
+        return self.portfolio.day_pnl() <= -limit
+
+    def check(self, order: SubmitOrder, *, flattening: bool = False) -> str | None:
+        """None when the order may go; otherwise the reason it may not."""
+        inst = self.instruments.get(order.symbol)
+        if inst is None:
+            return f"unknown symbol {order.symbol}"
+        if self.kill_engaged() and not flattening:
+            return "kill switch engaged: no new orders"
+        if order.quantity <= 0 or not inst.is_qty_on_lot(order.quantity):
+            return f"quantity {order.quantity} is not a positive multiple of {inst.lot_size}"
+        bad_price = order.price is None or order.price <= 0
+        if order.order_type is OrderType.LIMIT and (
+            bad_price or not inst.is_price_on_tick(order.price)  # type: ignore[arg-type]
+        ):
+            return f"limit price {order.price} is not a positive multiple of {inst.tick_size}"
+        quote = self.quote(order.symbol)
+        if quote is None or not quote.tradeable:
+            return f"{order.symbol} book is stale or empty: not trading it"
+        mid = Decimal(repr(quote.mid))
+        price = order.price if order.price is not None else mid
+        notional = order.quantity * price
+        if notional < inst.min_notional:
+            return f"notional {notional:.2f} below the venue minimum {inst.min_notional}"
+        if flattening:
+            return None  # reducing risk: the remaining limits are about adding it
+        if self.daily_loss_breached():
+            return (
+                f"daily loss limit: day P&L {self.portfolio.day_pnl():.2f} "
+                f"<= -{self.config.daily_loss_limit_pct}% of capital"
+            )
+        max_notional = Decimal(str(self.config.max_order_notional_usd))
+        if notional > max_notional:
+            return f"order notional {notional:.2f} > max {max_notional:.2f} USD"
+        if order.price is not None:
+            band = mid * Decimal(str(self.config.price_band_bps)) / 10_000
+            if abs(order.price - mid) > band:
+                return (
+                    f"limit {order.price} is {abs(order.price - mid) / mid * 10_000:.0f} bps "
+                    f"from mid {mid:.2f}; band is {self.config.price_band_bps:.0f} bps"
+                )
+        signed = order.quantity * order.side.sign
+        position = self.portfolio.positions[order.symbol].quantity
+        after = position + self.open_exposure(order.symbol) + signed
+        equity = max(self.portfolio.equity(), Decimal(0))
+        cap = equity * Decimal(str(self.config.max_position_pct_of_capital)) / 100
+        if abs(after) > abs(position) and abs(after) * mid > cap:
+            return (
+                f"position limit: {order.symbol} would be {abs(after) * mid:.2f} USD "
+                f"> {self.config.max_position_pct_of_capital:.0f}% of equity ({cap:.2f})"
+            )
+        if not self.rate.take():
+            return f"order rate limit: more than {self.config.max_orders_per_second:g}/s"
+        return None

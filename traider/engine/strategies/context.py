@@ -1,0 +1,75 @@
+"""The engine's implementation of `StrategyContext`: read-only views plus order requests."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from traider.engine.core.clock import Clock
+from traider.engine.core.instruments import Instrument
+from traider.engine.core.types import OrderType, Side, TimeInForce
+from traider.engine.marketdata.book import L2Book
+
+if TYPE_CHECKING:
+    from traider.engine.engine import Engine
+
+
+class EngineStrategyContext:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    @property
+    def clock(self) -> Clock:
+        return self._engine.clock
+
+    def instrument(self, symbol: str) -> Instrument:
+        return self._engine.instruments[symbol]
+
+    def book(self, symbol: str) -> L2Book | None:
+        books = self._engine.books
+        return books.book(symbol) if books.is_tradeable(symbol) else None
+
+    def position(self, symbol: str) -> Decimal:
+        return self._engine.portfolio.positions[symbol].quantity
+
+    def avg_price(self, symbol: str) -> Decimal:
+        return self._engine.portfolio.positions[symbol].avg_price
+
+    def open_order_ids(self, strategy_id: str, symbol: str) -> list[str]:
+        orders = self._engine.orders
+        return [
+            cid
+            for cid in orders.open_ids
+            if orders.orders[cid].intent.strategy_id == strategy_id
+            and orders.orders[cid].intent.symbol == symbol
+        ]
+
+    def submit(
+        self,
+        strategy_id: str,
+        symbol: str,
+        side: Side,
+        quantity: Decimal,
+        price: Decimal | None,
+        *,
+        order_type: OrderType = OrderType.LIMIT,
+        time_in_force: TimeInForce = TimeInForce.GTC,
+        post_only: bool = False,
+    ) -> str:
+        self._engine.refresh_marks()
+        return self._engine.orders.submit(
+            strategy_id,
+            symbol,
+            side,
+            quantity,
+            price,
+            order_type=order_type,
+            time_in_force=time_in_force,
+            post_only=post_only,
+        )
+
+    def cancel(self, client_order_id: str) -> bool:
+        return self._engine.orders.cancel(client_order_id)
+
+    def trading_allowed(self) -> bool:
+        return not self._engine.kill.is_engaged() and self._engine.orders.store_ok
