@@ -64,6 +64,7 @@ class Engine:
         store: Store | None = None,
         home: Path | None = None,
         control_socket: bool = True,
+        venue: PaperVenue | None = None,
     ) -> None:
         self.config = config
         self.home = home or config.home
@@ -76,7 +77,7 @@ class Engine:
         self.portfolio = Portfolio(
             self.instruments, Decimal(str(config.engine.starting_capital_usd))
         )
-        self.market = SimulatedMarket(
+        self.market = venue.market if venue is not None else SimulatedMarket(
             list(self.instruments.values()),
             self.clock,
             config.sim.seed,
@@ -103,7 +104,8 @@ class Engine:
             ClientOrderIdGenerator(config.engine.epoch),
             self._on_store_failure,
         )
-        self.venue = PaperVenue(self.market, self._route_venue_event)
+        self.venue = venue or PaperVenue(self.market)
+        self.venue.bind(self._route_venue_event)
         self.orders.attach(self.venue)
         self.strategy = ImbalanceStrategy(config.strategy, self._symbols)
         self.context = EngineStrategyContext(self)
@@ -228,7 +230,8 @@ class Engine:
             self._alert(Severity.INFO, "reconcile", f"reconciled {len(events)} order events")
         return len(events)
 
-    async def start(self) -> None:
+    def boot(self) -> None:
+        """Everything start() does except background tasks: tests and replay drive `step`."""
         if self._running:
             return
         self.restore()
@@ -241,6 +244,16 @@ class Engine:
         self.refresh_marks()
         self.strategy.on_start(self.context)
         self._running = True
+
+    def step(self, now_ns: int | None = None) -> None:
+        """Advance the simulated market to `now_ns` (default: the clock) and process it."""
+        until = self.clock.timestamp_ns() if now_ns is None else now_ns
+        self.venue.forward_market_events(self.market.advance(until))
+
+    async def start(self) -> None:
+        if self._running:
+            return
+        self.boot()
         self.kill.start_watcher()
         if self._use_control_socket:
             from traider.engine.control import ControlServer
@@ -253,15 +266,14 @@ class Engine:
             loop.create_task(self.loop_lag.run(), name="loop-lag"),
             loop.create_task(self._risk_monitor(), name="risk-monitor"),
         ]
-        mode = "PAPER" if self.mode is TradingMode.PAPER else self.mode.value
         self._alert(
-            Severity.INFO, "engine", f"engine started in {mode} mode on {self.store.description}"
+            Severity.INFO, "engine", f"engine started in PAPER mode on {self.store.description}"
         )
 
     async def _market_loop(self) -> None:
         interval = self.config.sim.step_interval_ms / 1000
         while True:
-            self.venue.forward_market_events(self.market.advance(self.clock.timestamp_ns()))
+            self.step()
             await asyncio.sleep(interval)
 
     async def _risk_monitor(self) -> None:
@@ -300,23 +312,27 @@ class Engine:
             self._on_store_failure(str(exc))
 
     async def stop(self) -> None:
-        if not self._running:
-            return
-        self._running = False
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
-        self.kill.stop_watcher()
         if self._control is not None:
             await self._control.stop()
             self._control = None
+        await self.bus.close()
+        self.shutdown()
+
+    def shutdown(self) -> None:
+        """Cancel open orders, save the account, close the store. Idempotent."""
+        if not self._running:
+            return
+        self._running = False
+        self.kill.stop_watcher()
         cancelled = self.orders.cancel_all("engine shutdown")
         if cancelled:
             log.info("cancelled %d open orders on shutdown", cancelled)
         self.refresh_marks()
         self._save_account()
-        await self.bus.close()
         self.store.close()
 
     # --- kill switch (EngineView) ----------------------------------------------------------

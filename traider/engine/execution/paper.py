@@ -29,13 +29,22 @@ class _Record:
         self.fills: list[OrderFilled] = []
 
 
+def _nowhere(event: Event) -> None:
+    raise RuntimeError(f"paper venue not bound to an engine; dropped {type(event).__name__}")
+
+
 class PaperVenue:
     name = "paper"
 
-    def __init__(self, market: SimulatedMarket, emit: Emit) -> None:
+    def __init__(self, market: SimulatedMarket, emit: Emit | None = None) -> None:
         self.market = market
-        self._emit = emit
+        self._emit: Emit = emit or _nowhere
         self._orders: dict[str, _Record] = {}
+
+    def bind(self, emit: Emit) -> None:
+        """Route this venue's events to an engine. The venue (like a real exchange) outlives
+        any one engine process: a restarted engine binds the same venue again."""
+        self._emit = emit
 
     def submit(self, order: SubmitOrder) -> None:
         self._orders[order.client_order_id] = _Record(order.quantity)

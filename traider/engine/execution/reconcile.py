@@ -16,7 +16,7 @@ from traider.engine.core.events import (
 from traider.engine.core.types import OrderStatus
 from traider.engine.execution.orders import Order, VenueOrderReport
 
-NEVER_SENT = "never reached the venue before the restart; not resent"
+NEVER_SENT = "the venue never received it before the restart; not resent"
 UNKNOWN_AT_VENUE = "not known to the venue after the restart"
 
 
@@ -32,7 +32,7 @@ def reconcile(
         cid = order.client_order_id
         report = by_id.get(cid)
         if report is None:
-            if order.status is OrderStatus.INITIALIZED:
+            if order.status in (OrderStatus.INITIALIZED, OrderStatus.SUBMITTED):
                 events.append(OrderRejected(now_ns, now_ns, cid, NEVER_SENT))
             else:
                 events.append(OrderCanceled(now_ns, now_ns, cid, UNKNOWN_AT_VENUE))
