@@ -1,0 +1,3 @@
+from traider.cli import main
+
+main()
