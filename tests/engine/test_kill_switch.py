@@ -143,17 +143,21 @@ class BrokenStore:
 
 def test_kill_switch_works_when_the_store_is_down() -> None:
     clock = SimClock()
-    engine = Engine(make_config(**BUSY), clock=clock, control_socket=False,
-                    store=BrokenStore())  # type: ignore[arg-type]
-    engine.boot()
-    run_steps(engine, clock, seconds=1)
-    engine.engage_kill_switch("db down", flatten=False, source="cli")
+    engine = Engine(make_config(**BUSY, **{"strategy.enabled": "false"}), clock=clock,
+                    control_socket=False, store=BrokenStore())  # type: ignore[arg-type]
+    engine.kill.engage("db down", source="cli", flatten=False)
     assert engine.kill.is_engaged()
     flag = KillSwitchFlag(engine.home).read()
     assert flag is not None and flag.reason == "db down"
     messages = [a.message for a in engine.alerts(50)]
     assert any("not saved in the store" in m for m in messages)
-    engine.shutdown()
+    # and a restart with the store still down comes up halted, from the flag file alone
+    again = Engine(make_config(), clock=clock, control_socket=False,
+                   store=BrokenStore())  # type: ignore[arg-type]
+    again.boot()
+    assert again.kill.is_engaged()
+    assert again.status().kill_switch.reason == "db down"
+    again.shutdown()
 
 
 def test_store_failure_fails_closed() -> None:

@@ -160,12 +160,14 @@ class OrderManager:
         if reason is not None:
             self._deny(order, reason)
             return intent.client_order_id
-        if not self._journal(intent, order):
+        # intent and "submitted" in one durable transaction (one fsync): after it, and only
+        # after it, the request may leave the process
+        submitted = OrderSubmitted(now, now, intent.client_order_id)
+        if not self._journal(intent, order, also=submitted):
             self._deny(order, "store write failed: not sending")
             return intent.client_order_id
-        # journaled: now, and only now, the request may leave the process
-        submitted = OrderSubmitted(now, now, intent.client_order_id)
-        self._record(submitted)
+        order.apply(submitted)
+        self.bus.publish(submitted)
         assert self.venue is not None
         self.venue.submit(intent)
         return intent.client_order_id
@@ -231,12 +233,14 @@ class OrderManager:
 
     # --- persistence -----------------------------------------------------------------------
 
-    def _journal(self, event: Event, order: Order) -> bool:
+    def _journal(self, event: Event, order: Order, also: Event | None = None) -> bool:
         if not self.store_ok:
             return False
         try:
             with self.store.transaction():
                 self.store.append(event)
+                if also is not None:
+                    self.store.append(also)
                 self.store.save_orders([order.snapshot()])
                 if isinstance(event, OrderFilled):
                     self.store.save_positions([self.position_record(event.symbol)])

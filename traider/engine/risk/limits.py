@@ -63,10 +63,14 @@ class PreTradeRisk:
         self.kill_engaged = kill_engaged
         self.rate = TokenBucket(clock, config.max_orders_per_second, config.order_rate_burst)
         self.capital = Decimal(str(portfolio.starting_cash))
+        # Decimal forms of the limits, built once: this runs for every order
+        self._loss_limit = self.capital * Decimal(str(config.daily_loss_limit_pct)) / 100
+        self._max_notional = Decimal(str(config.max_order_notional_usd))
+        self._band_fraction = Decimal(str(config.price_band_bps)) / 10_000
+        self._position_fraction = Decimal(str(config.max_position_pct_of_capital)) / 100
 
     def daily_loss_breached(self) -> bool:
-        limit = self.capital * Decimal(str(self.config.daily_loss_limit_pct)) / 100
-        return self.portfolio.day_pnl() <= -limit
+        return self.portfolio.day_pnl() <= -self._loss_limit
 
     def check(self, order: SubmitOrder, *, flattening: bool = False) -> str | None:
         """None when the order may go; otherwise the reason it may not."""
@@ -97,11 +101,11 @@ class PreTradeRisk:
                 f"daily loss limit: day P&L {self.portfolio.day_pnl():.2f} "
                 f"<= -{self.config.daily_loss_limit_pct}% of capital"
             )
-        max_notional = Decimal(str(self.config.max_order_notional_usd))
+        max_notional = self._max_notional
         if notional > max_notional:
             return f"order notional {notional:.2f} > max {max_notional:.2f} USD"
         if order.price is not None:
-            band = mid * Decimal(str(self.config.price_band_bps)) / 10_000
+            band = mid * self._band_fraction
             if abs(order.price - mid) > band:
                 return (
                     f"limit {order.price} is {abs(order.price - mid) / mid * 10_000:.0f} bps "
@@ -111,7 +115,7 @@ class PreTradeRisk:
         position = self.portfolio.positions[order.symbol].quantity
         after = position + self.open_exposure(order.symbol) + signed
         equity = max(self.portfolio.equity(), Decimal(0))
-        cap = equity * Decimal(str(self.config.max_position_pct_of_capital)) / 100
+        cap = equity * self._position_fraction
         if abs(after) > abs(position) and abs(after) * mid > cap:
             return (
                 f"position limit: {order.symbol} would be {abs(after) * mid:.2f} USD "
