@@ -62,7 +62,7 @@ async def test_book_follows_ticks() -> None:
         widget = app.query_one("#book", OrderBookWidget)
         old_best_bid = format_price(fake.book("BTC-USD", 1).bids[0][0])
         assert old_best_bid in rendered(widget)
-        for _ in range(3):
+        for _ in range(4):  # the fake moves its mid every 4th tick
             fake.tick()
         await settle(pilot)
         new_book = fake.book("BTC-USD", 15)

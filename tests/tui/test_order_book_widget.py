@@ -148,7 +148,7 @@ async def test_widget_renders_the_fake_and_follows_ticks() -> None:
         book = fake.book("BTC-USD", 5)
         best_ask = format_price(book.asks[0][0])
         assert best_ask in widget.line_text(2 + 4)
-        for _ in range(3):
+        for _ in range(4):  # the fake moves its mid every 4th tick
             fake.tick()
         widget.poll()
         new_best = format_price(fake.book("BTC-USD", 5).asks[0][0])

@@ -1,0 +1,225 @@
+"""The trading screen: `TraiderApp(engine, tui_config)`.
+
+The app only talks to the engine through `EngineHandle` (see `traider.engine.view`): cheap
+snapshot reads that each panel pulls on its own timer, and `engage_kill_switch`, which
+returns at once. The engine is started after the first frame is on screen and stopped when
+the app quits.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import ClassVar
+
+from textual import work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from traider.config import TuiConfig
+from traider.engine.view import EngineHandle
+from traider.tui.screens.kill_switch import KillSwitchScreen
+from traider.tui.widgets.alerts_log import AlertsLog
+from traider.tui.widgets.order_book import OrderBookWidget
+from traider.tui.widgets.orders import OrdersTable
+from traider.tui.widgets.pnl import PnlPanel
+from traider.tui.widgets.positions import KeyedTable, PositionsTable
+from traider.tui.widgets.status_bar import StatusBar
+from traider.tui.widgets.trades_tape import TradesTape
+
+log = logging.getLogger(__name__)
+
+KILL_REASON = "operator via TUI"
+
+
+class TraiderApp(App[None]):
+    """The workstation screen over a running (or about to start) engine."""
+
+    CSS_PATH = str(Path(__file__).with_name("app.tcss"))  # absolute: subclasses work too
+    TITLE = "traider"
+    ENABLE_COMMAND_PALETTE = True
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "ctrl+k",
+            "kill_switch",
+            "KILL SWITCH",
+            priority=True,
+            id="kill_switch",
+            tooltip="Cancel every order and block new ones (asks first)",
+        ),
+        Binding("q", "quit", "Quit", id="quit"),
+        Binding("left_square_bracket", "cycle_symbol(-1)", "Prev symbol", id="prev_symbol"),
+        Binding("right_square_bracket", "cycle_symbol(1)", "Next symbol", id="next_symbol"),
+        *(
+            Binding(str(i), f"select_symbol({i - 1})", f"Symbol {i}", show=False, id=f"symbol_{i}")
+            for i in range(1, 10)
+        ),
+        Binding("f1,question_mark", "toggle_help", "Help", id="help"),
+    ]
+
+    def __init__(self, engine: EngineHandle, tui_config: TuiConfig | None = None) -> None:
+        self.created_at = time.perf_counter()
+        super().__init__()
+        self.engine = engine
+        self.tui_config = tui_config or TuiConfig()
+        self.first_frame_at: float | None = None
+        self._engine_started = False
+        self._engine_stopped = False
+        symbols = engine.symbols
+        self._symbols: tuple[str, ...] = symbols
+        self._symbol_index = 0
+
+    # --- layout ------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        cfg = self.tui_config
+        engine = self.engine
+        book_hz = cfg.book_refresh_hz
+        tables_hz = cfg.tables_refresh_hz
+        first = self._symbols[0] if self._symbols else ""
+        with Horizontal(id="top"):
+            book = OrderBookWidget(
+                engine, first, depth=cfg.book_depth, refresh_hz=book_hz, id="book"
+            )
+            book.border_title = "Order book"
+            book.border_subtitle = "[ ] or 1-9: symbol"
+            yield book
+            with Vertical(id="middle"):
+                tape = TradesTape(engine, refresh_hz=book_hz / 2, id="trades")
+                tape.border_title = "Trades"
+                yield tape
+                pnl = PnlPanel(engine, refresh_hz=tables_hz, id="pnl")
+                pnl.border_title = "P&L"
+                yield pnl
+            with Vertical(id="right"):
+                positions = PositionsTable(engine, refresh_hz=tables_hz, id="positions")
+                positions.border_title = "Positions"
+                yield positions
+                alerts = AlertsLog(engine, refresh_hz=tables_hz, id="alerts")
+                alerts.border_title = "Alerts"
+                yield alerts
+        orders = OrdersTable(engine, refresh_hz=tables_hz, id="orders")
+        orders.border_title = "Open orders"
+        yield orders
+        yield StatusBar(engine, refresh_hz=tables_hz, id="status")
+        yield Footer()
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.sub_title = self.engine.mode.value
+        self.call_after_refresh(self._after_first_frame)
+
+    def _after_first_frame(self) -> None:
+        if self.first_frame_at is None:
+            self.first_frame_at = time.perf_counter()
+        self._start_engine()
+
+    @property
+    def startup_s(self) -> float | None:
+        """Seconds from construction to the first frame on screen, once there is one."""
+        if self.first_frame_at is None:
+            return None
+        return self.first_frame_at - self.created_at
+
+    @work(exclusive=True, group="engine", exit_on_error=False, name="engine-start")
+    async def _start_engine(self) -> None:
+        if self._engine_started:
+            return
+        self._engine_started = True
+        try:
+            await self.engine.start()
+        except Exception as exc:
+            log.exception("engine failed to start")
+            self.notify(f"engine failed to start: {exc}", severity="error", timeout=30)
+        self._poll_all()
+
+    async def _stop_engine(self) -> None:
+        if not self._engine_started or self._engine_stopped:
+            return
+        self._engine_stopped = True
+        try:
+            await self.engine.stop()
+        except Exception:
+            log.exception("engine failed to stop cleanly")
+
+    async def action_quit(self) -> None:
+        await self._stop_engine()
+        self.exit()
+
+    async def on_unmount(self) -> None:
+        await self._stop_engine()
+
+    # --- symbols -----------------------------------------------------------------------
+
+    @property
+    def symbol(self) -> str:
+        return self.query_one("#book", OrderBookWidget).symbol
+
+    def action_select_symbol(self, index: int) -> None:
+        if 0 <= index < len(self._symbols):
+            self._symbol_index = index
+            self.query_one("#book", OrderBookWidget).symbol = self._symbols[index]
+
+    def action_cycle_symbol(self, step: int) -> None:
+        if self._symbols:
+            self.action_select_symbol((self._symbol_index + step) % len(self._symbols))
+
+    # --- kill switch -------------------------------------------------------------------
+
+    def action_kill_switch(self, flatten: bool = False) -> None:
+        """Ask, then engage. Works from any screen; never opens a second dialog."""
+        if isinstance(self.screen, KillSwitchScreen):
+            return
+        screen = KillSwitchScreen(flatten=flatten)
+
+        def done(confirmed: bool | None) -> None:
+            if confirmed:
+                self.engage_kill_switch(flatten=screen.flatten)
+
+        self.push_screen(screen, done)
+
+    def engage_kill_switch(self, *, flatten: bool) -> None:
+        try:
+            self.engine.engage_kill_switch(KILL_REASON, flatten=flatten, source="tui")
+        except Exception as exc:
+            log.exception("kill switch call failed")
+            self.notify(f"KILL SWITCH FAILED: {exc}", severity="error", timeout=60)
+        else:
+            what = "engaged and flattening" if flatten else "engaged"
+            self.notify(f"Kill switch {what}", severity="warning")
+        self._poll_all()
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:  # type: ignore[type-arg]
+        yield SystemCommand(
+            "Engage kill switch",
+            "Cancel every open order and block new ones (asks to confirm)",
+            self.action_kill_switch,
+        )
+        yield SystemCommand(
+            "Engage kill switch and flatten",
+            "As above, and close every position at market (asks to confirm)",
+            lambda: self.action_kill_switch(flatten=True),
+        )
+        yield from super().get_system_commands(screen)
+
+    # --- misc --------------------------------------------------------------------------
+
+    def action_toggle_help(self) -> None:
+        if self.screen.query("HelpPanel"):
+            self.action_hide_help_panel()
+        else:
+            self.action_show_help_panel()
+
+    def _poll_all(self) -> None:
+        """Redraw every panel now (after a command), whatever their timers say."""
+        panels = (OrderBookWidget, TradesTape, PnlPanel, KeyedTable, AlertsLog, StatusBar)
+        for widget in self.screen_stack[0].query("*"):
+            if isinstance(widget, panels):
+                widget.poll(force=True)
