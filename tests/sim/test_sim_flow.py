@@ -196,7 +196,8 @@ def real_daily_correlation() -> np.ndarray:
     names = ["BTC-USD", "ETH-USD", "LTC-USD"]
     dates = sorted(set.intersection(*(set(closes[s]) for s in names)))
     prices = np.array([[closes[s][d] for d in dates] for s in names])
-    return np.corrcoef(np.diff(np.log(prices), axis=1))
+    corr: np.ndarray = np.corrcoef(np.diff(np.log(prices), axis=1))
+    return corr
 
 
 def test_simulated_daily_correlation_matches_real_data() -> None:

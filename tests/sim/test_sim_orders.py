@@ -224,17 +224,21 @@ def test_crowd_flow_fills_resting_user_orders_as_maker() -> None:
     bid, ask = best(market)
     market.submit(order(Side.BUY, "0.001", bid, cid="1-c-bid"))
     market.submit(order(Side.SELL, "0.001", ask, cid="1-c-ask"))
-    fills: list[OrderFilled] = []
+    events: list[Event] = []
     for _ in range(1200):
         clock.advance(100_000_000)
-        fills += of(market.advance(clock.timestamp_ns()), OrderFilled)
-        if fills:
+        events += market.advance(clock.timestamp_ns())
+        if of(events, OrderFilled):
             break
+    fills = of(events, OrderFilled)
     assert fills
     f = fills[0]
+    assert f.client_order_id in {"1-c-bid", "1-c-ask"}
     assert f.liquidity is Liquidity.MAKER
     assert f.fee == expected_fee(BTC, f.price, f.quantity, maker=True)
-    assert not of(fills, OrderCanceled)
+    assert not of(events, OrderCanceled)  # the crowd never cancels user orders
+    trade = next(e for e in events if isinstance(e, TradeTick) and e.ts_event == f.ts_event)
+    assert trade.price == float(f.price)
 
 
 def test_cancel() -> None:
