@@ -34,7 +34,7 @@ def wait_for_engine(home: Path, proc: subprocess.Popen[str], timeout: float = 30
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(f"engine exited early: {proc.stderr.read() if proc.stderr else ''}")
+            raise AssertionError("engine exited early: " + (home.parent / "engine.log").read_text())
         if ping(home):
             return
         time.sleep(0.1)
@@ -89,8 +89,10 @@ def test_run_on_defaults_fills_into_the_store(traider_home: Path) -> None:
 
 
 def test_kill_reaches_a_running_engine_and_persists(traider_home: Path) -> None:
-    proc = subprocess.Popen([*TRAIDER, "run", "--duration", "60"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    log = traider_home.parent / "engine.log"
+    with open(log, "w") as sink:
+        proc = subprocess.Popen([*TRAIDER, "run", "--duration", "60"], stdout=sink,
+                                stderr=subprocess.STDOUT, text=True)
     try:
         wait_for_engine(traider_home, proc)
         time.sleep(3)  # let it trade

@@ -56,3 +56,18 @@ def test_replay_reproduces_positions_cash_and_orders() -> None:
     assert account is not None
     assert account.cash == live.portfolio.cash
     live.shutdown()
+
+
+def test_orders_placed_mid_batch_never_break_the_book_sequence() -> None:
+    """An order placed while the venue is delivering a batch of deltas must not have its
+    own deltas overtake the rest of the batch (that read as a sequence gap)."""
+    clock = SimClock()
+    engine = Engine(make_config(**BUSY), clock=clock, control_socket=False)
+    engine.boot()
+    run_steps(engine, clock, seconds=60)
+    assert engine.portfolio.fill_count > 0
+    for symbol in engine.symbols:
+        assert engine.books.resync_count(symbol) == 0
+        assert not engine.books.book(symbol).stale
+    assert not [a for a in engine.alerts(500) if "stale" in a.message]
+    engine.shutdown()

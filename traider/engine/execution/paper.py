@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from decimal import Decimal
 
 from traider.engine.core.events import (
@@ -40,6 +41,8 @@ class PaperVenue:
         self.market = market
         self._emit: Emit = emit or _nowhere
         self._orders: dict[str, _Record] = {}
+        self._outbox: deque[Event] = deque()
+        self._forwarding = False
 
     def bind(self, emit: Emit) -> None:
         """Route this venue's events to an engine. The venue (like a real exchange) outlives
@@ -58,11 +61,22 @@ class PaperVenue:
         self._forward(events)
 
     def _forward(self, events: list[Event]) -> None:
-        for event in events:
-            record = self._orders.get(getattr(event, "client_order_id", ""))
-            if record is not None:
-                self._track(record, event)
-            self._emit(event)
+        """Deliver in the venue's own order. An order placed while a batch is being
+        delivered (a strategy reacting to one delta) has its events queued behind the rest
+        of that batch, as a real feed would: its book deltas carry later sequence numbers."""
+        self._outbox.extend(events)
+        if self._forwarding:
+            return
+        self._forwarding = True
+        try:
+            while self._outbox:
+                event = self._outbox.popleft()
+                record = self._orders.get(getattr(event, "client_order_id", ""))
+                if record is not None:
+                    self._track(record, event)
+                self._emit(event)
+        finally:
+            self._forwarding = False
 
     @staticmethod
     def _track(record: _Record, event: Event) -> None:

@@ -99,11 +99,21 @@ class ImbalanceStrategy:
         ):
             return
         inst = ctx.instrument(symbol)
-        price = inst.price_from_float(best_bid[0])
+        best_ask = book.best_ask()
+        strong = book.imbalance(self.config.imbalance_levels) >= self.config.aggressive_imbalance
+        if strong and best_ask is not None:
+            # a strong lean: take the offer now (taker fee) rather than wait in the queue
+            price = inst.price_from_float(best_ask[0])
+            tif, post_only = TimeInForce.IOC, False
+        else:
+            price = inst.price_from_float(best_bid[0])
+            tif, post_only = TimeInForce.GTC, True
         qty = inst.round_qty_down(Decimal(str(self.config.order_notional_usd)) / price)
         if qty <= 0:
             return
-        st.entry_id = ctx.submit(self.strategy_id, symbol, Side.BUY, qty, price, post_only=True)
+        st.entry_id = ctx.submit(
+            self.strategy_id, symbol, Side.BUY, qty, price, time_in_force=tif, post_only=post_only
+        )
         st.entry_ts_ns = ts_ns
         st.cooldown_until_ns = ts_ns + int(self.config.cooldown_s * NANOS_PER_SECOND)
 
