@@ -21,12 +21,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from traider.config import load_config  # noqa: E402
-from traider.engine.core.clock import NANOS_PER_MILLI, SimClock  # noqa: E402
-from traider.engine.core.events import BookDelta, SubmitOrder  # noqa: E402
-from traider.engine.core.types import OrderType, Side  # noqa: E402
-from traider.engine.engine import Engine  # noqa: E402
-from traider.engine.monitoring.loop_lag import percentile  # noqa: E402
+from traider.config import load_config
+from traider.engine.core.clock import NANOS_PER_MILLI, SimClock
+from traider.engine.core.events import BookDelta, SubmitOrder
+from traider.engine.core.types import OrderType, Side
+from traider.engine.engine import Engine
+from traider.engine.monitoring.loop_lag import percentile
 
 
 def stats(samples_ns: list[int]) -> dict[str, float]:
@@ -74,7 +74,8 @@ def measure(db_dir: Path, n: int) -> dict[str, object]:
         mid = symbol_book.mid()
         spread = symbol_book.spread()
         t2 = perf()
-        assert mid is not None and spread is not None and -1 <= imbalance <= 1
+        if mid is None or spread is None or not -1 <= imbalance <= 1:
+            raise SystemExit("book has no two-sided quote")
         price = inst.price_from_float(mid * 0.99)  # rests far below: never fills
         qty = Decimal("0.0005")
         intent = SubmitOrder(0, 0, f"1-bench-{i}", "bench", "BTC-USD", Side.BUY, OrderType.LIMIT,

@@ -130,6 +130,7 @@ def test_kill_without_engine_or_database(traider_home: Path) -> None:
     result = traider("kill", "--json")
     assert result.returncode == 0, result.stderr
     reply = json.loads(result.stdout)
-    assert reply["flag_file"] is True and reply["store"] is False
+    assert reply["flag_file"] is True
+    assert reply["store"] is False
     assert reply["engine_reached"] is False
     assert (traider_home / "KILL_SWITCH").exists()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from conftest import make_config, run_steps
+
 from traider.engine.core.clock import SimClock
 from traider.engine.engine import Engine
 from traider.engine.state.sqlite_store import SQLiteStore

@@ -8,8 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-
 from conftest import make_config, run_steps
+
 from traider.engine.core.clock import SimClock
 from traider.engine.core.events import KillSwitchEngaged, SubmitOrder
 from traider.engine.core.types import OrderStatus, Side
@@ -61,7 +61,9 @@ def test_engaging_cancels_everything_and_nothing_is_sent_after() -> None:
     assert submits_after_kill(engine) == [engine.orders.orders[denied_id].intent]
     assert engine.market.open_orders() == []
     view = engine.status().kill_switch
-    assert view.engaged and view.source == "tui" and view.reason == "test"
+    assert view.engaged
+    assert view.source == "tui"
+    assert view.reason == "test"
     engine.shutdown()
 
     restarted = Engine(make_config(**BUSY), clock=clock, control_socket=False)
@@ -148,7 +150,8 @@ def test_kill_switch_works_when_the_store_is_down() -> None:
     engine.kill.engage("db down", source="cli", flatten=False)
     assert engine.kill.is_engaged()
     flag = KillSwitchFlag(engine.home).read()
-    assert flag is not None and flag.reason == "db down"
+    assert flag is not None
+    assert flag.reason == "db down"
     messages = [a.message for a in engine.alerts(50)]
     assert any("not saved in the store" in m for m in messages)
     # and a restart with the store still down comes up halted, from the flag file alone

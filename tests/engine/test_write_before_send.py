@@ -6,8 +6,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-
 from conftest import make_config
+
 from traider.engine.core.clock import NANOS_PER_MILLI, SimClock
 from traider.engine.core.events import Event, OrderAccepted, OrderSubmitted, SubmitOrder
 from traider.engine.core.types import OrderStatus, Side

@@ -33,7 +33,8 @@ async def test_real_engine_renders_a_live_book_and_the_kill_switch_halts_it(
         await pilot.pause(1.5)
         assert engine.status().running
         view = engine.book("BTC-USD", 15)
-        assert len(view.bids) == 15 and len(view.asks) == 15
+        assert len(view.bids) == 15
+        assert len(view.asks) == 15
         first_version = view.version
         text = rendered(app.query_one("#book", OrderBookWidget))
         assert format_price(view.bids[0][0]) in text or engine.book("BTC-USD", 15).version != (
@@ -57,4 +58,6 @@ async def test_real_engine_renders_a_live_book_and_the_kill_switch_halts_it(
         assert "ENGAGED" in rendered(app.query_one(StatusBar))
         await pilot.press("q")
     record = SQLiteStore(cfg.sqlite_path).kill_switch()
-    assert record is not None and record.engaged and record.source == "tui"
+    assert record is not None
+    assert record.engaged
+    assert record.source == "tui"
