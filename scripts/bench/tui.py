@@ -121,10 +121,62 @@ async def run_app(seconds: float, hz: float, size: tuple[int, int]) -> dict[str,
     return result
 
 
-async def main_async(seconds: float, hz: float, size: tuple[int, int]) -> dict[str, Any]:
+async def probe_only(seconds: float) -> dict[str, Any]:
+    stop = asyncio.Event()
+    samples: list[float] = []
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    task = asyncio.create_task(lag_probe(samples, stop))
+    await asyncio.sleep(seconds)
+    stop.set()
+    await task
+    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    return {
+        "cpu_share": round(cpu / wall, 4),
+        "lag_p50_ms": round(percentile(samples, 0.50), 3),
+        "lag_p99_ms": round(percentile(samples, 0.99), 3),
+        "lag_max_ms": round(max(samples, default=float("nan")), 3),
+    }
+
+
+async def real_engine(seconds: float, size: tuple[int, int], with_app: bool) -> dict[str, Any]:
+    """The paper engine on the simulated market (~450 book deltas/s), alone or under the
+    TUI, each in its own TRAIDER_HOME."""
+    import os
+    import tempfile
+
+    from traider.config import load_config
+    from traider.engine.engine import Engine
+    from traider.tui import TraiderApp
+
+    with tempfile.TemporaryDirectory(prefix="traider-bench-") as home:
+        os.environ["TRAIDER_HOME"] = home
+        cfg = load_config(None, {}, environ={})
+        engine = Engine(cfg, control_socket=False)
+        if not with_app:
+            await engine.start()
+            await asyncio.sleep(0.5)
+            result = await probe_only(seconds)
+            await engine.stop()
+            return result
+        app = TraiderApp(engine, cfg.tui)
+        async with app.run_test(headless=True, size=size) as pilot:
+            await pilot.pause(1.0)
+            result = await probe_only(seconds)
+        return result
+
+
+async def main_async(
+    seconds: float, hz: float, size: tuple[int, int], real: bool
+) -> dict[str, Any]:
     baseline = await measure(FakeEngine(), seconds, hz)
     tui = await run_app(seconds, hz, size)
     import textual
+
+    extra: dict[str, Any] = {}
+    if real:
+        alone = await real_engine(seconds, size, with_app=False)
+        under = await real_engine(seconds, size, with_app=True)
+        extra = {"real_engine_alone": alone, "real_engine_with_tui": under}
 
     return {
         "bench": "tui",
@@ -138,6 +190,7 @@ async def main_async(seconds: float, hz: float, size: tuple[int, int]) -> dict[s
         "cpu_share_added": round(tui["cpu_share"] - baseline["cpu_share"], 4),
         "python": platform.python_version(),
         "textual": textual.__version__,
+        **extra,
     }
 
 
@@ -147,8 +200,10 @@ def main() -> None:
     parser.add_argument("--hz", type=float, default=20.0, help="book updates a second")
     parser.add_argument("--width", type=int, default=160)
     parser.add_argument("--height", type=int, default=50)
+    parser.add_argument("--real", action="store_true",
+                        help="also measure the paper engine alone and under the TUI")
     args = parser.parse_args()
-    out = asyncio.run(main_async(args.seconds, args.hz, (args.width, args.height)))
+    out = asyncio.run(main_async(args.seconds, args.hz, (args.width, args.height), args.real))
     print(json.dumps(out, separators=(",", ":")))
 
 

@@ -96,9 +96,11 @@ class PreTradeRisk:
             return f"notional {notional:.2f} below the venue minimum {inst.min_notional}"
         if flattening:
             return None  # reducing risk: the remaining limits are about adding it
-        if self.daily_loss_breached():
+        equity = self.portfolio.equity()  # once per check: it walks every position
+        day_pnl = equity - self.portfolio.day_start_equity
+        if day_pnl <= -self._loss_limit:
             return (
-                f"daily loss limit: day P&L {self.portfolio.day_pnl():.2f} "
+                f"daily loss limit: day P&L {day_pnl:.2f} "
                 f"<= -{self.config.daily_loss_limit_pct}% of capital"
             )
         max_notional = self._max_notional
@@ -114,8 +116,7 @@ class PreTradeRisk:
         signed = order.quantity * order.side.sign
         position = self.portfolio.positions[order.symbol].quantity
         after = position + self.open_exposure(order.symbol) + signed
-        equity = max(self.portfolio.equity(), Decimal(0))
-        cap = equity * self._position_fraction
+        cap = max(equity, Decimal(0)) * self._position_fraction
         if abs(after) > abs(position) and abs(after) * mid > cap:
             return (
                 f"position limit: {order.symbol} would be {abs(after) * mid:.2f} USD "
