@@ -3,14 +3,18 @@
 Synchronous handlers run inline in publish order (the hot path pays no `await`); an event
 published from inside a handler is queued and delivered after the current one, so every
 subscriber sees events in the same order. Coroutine handlers get their own bounded queue
-and task, so a slow async subscriber can never hold up the publisher. A handler that
-raises is isolated: the error becomes an `Alert` event and the bus carries on.
+and task, so a slow async subscriber can never hold up the publisher (a full queue drops
+the event for that subscriber only, counted and alerted). A handler that raises is
+isolated: the error becomes an `Alert` event and the bus carries on. A synchronous handler
+that takes longer than `slow_handler_ms` is named in a warning alert (at most once per
+handler per minute), since on one loop a slow handler delays everything else.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -26,6 +30,13 @@ Handler = Callable[[Any], None]
 AsyncHandler = Callable[[Any], Awaitable[None]]
 
 
+_SLOW_REPORT_EVERY_NS = 60 * 1_000_000_000
+
+
+def _name(handler: object) -> str:
+    return str(getattr(handler, "__qualname__", repr(handler)))
+
+
 class _AsyncSubscriber:
     def __init__(self, handler: AsyncHandler, maxsize: int) -> None:
         self.handler = handler
@@ -35,8 +46,13 @@ class _AsyncSubscriber:
 
 
 class MessageBus:
-    def __init__(self, clock: Clock, async_queue_size: int = 10_000) -> None:
+    def __init__(
+        self, clock: Clock, async_queue_size: int = 10_000, slow_handler_ms: float = 5.0
+    ) -> None:
         self._clock = clock
+        self._slow_ns = int(slow_handler_ms * 1_000_000)
+        self._slow_reported: dict[str, int] = {}
+        self.slow_handler_calls = 0
         self._handlers: dict[type[Event], list[Handler]] = {}
         self._catch_all: list[Handler] = []
         self._async: dict[type[Event], list[_AsyncSubscriber]] = {}
@@ -93,11 +109,16 @@ class MessageBus:
 
     def _dispatch(self, event: Event) -> None:
         self.published += 1
+        perf = time.perf_counter_ns
         for handler in self._handlers_for(type(event)):
+            start = perf()
             try:
                 handler(event)
             except Exception as exc:  # a handler must never kill the bus
                 self._report(handler, event, exc)
+            elapsed = perf() - start
+            if elapsed > self._slow_ns:
+                self._report_slow(handler, event, elapsed)
         if self._async:
             for klass in type(event).__mro__:
                 for sub in self._async.get(klass, ()):
@@ -105,10 +126,28 @@ class MessageBus:
                         sub.queue.put_nowait(event)
                     except asyncio.QueueFull:
                         sub.dropped += 1
+                        if sub.dropped == 1 or sub.dropped % 1000 == 0:
+                            self._warn(
+                                f"async subscriber {_name(sub.handler)} is behind: "
+                                f"{sub.dropped} events dropped"
+                            )
+
+    def _report_slow(self, handler: object, event: Event, elapsed_ns: int) -> None:
+        self.slow_handler_calls += 1
+        name = _name(handler)
+        now = time.monotonic_ns()
+        if now - self._slow_reported.get(name, -_SLOW_REPORT_EVERY_NS) < _SLOW_REPORT_EVERY_NS:
+            return
+        self._slow_reported[name] = now
+        self._warn(f"slow handler {name} took {elapsed_ns / 1e6:.1f} ms on {type(event).__name__}")
+
+    def _warn(self, message: str) -> None:
+        now = self._clock.timestamp_ns()
+        self.publish(Alert(now, now, Severity.WARNING, "bus", message))
 
     def _report(self, handler: object, event: Event, exc: Exception) -> None:
         self.handler_errors += 1
-        name = getattr(handler, "__qualname__", repr(handler))
+        name = _name(handler)
         log.exception("bus handler %s failed on %s", name, type(event).__name__)
         if isinstance(event, Alert) and event.source == "bus":
             return  # an alert handler failing on a bus alert would loop forever
