@@ -100,3 +100,58 @@ def test_crash_after_journal_before_send_is_closed_not_resent() -> None:
                 if type(e).__name__ == "OrderRejected"]
     assert [getattr(e, "reason", "") for e in rejected] == [NEVER_SENT]
     second.shutdown()
+
+
+CHILD = r"""
+import os, signal, sys
+from decimal import Decimal
+sys.path.insert(0, sys.argv[1])
+from conftest import make_config
+from traider.engine.core.clock import NANOS_PER_MILLI, SimClock
+from traider.engine.core.types import Side
+from traider.engine.engine import Engine
+from traider.engine.execution.paper import PaperVenue
+
+class KilledOnTheWire(PaperVenue):
+    def submit(self, order):
+        self.market.submit(order)  # the venue has it...
+        os.kill(os.getpid(), signal.SIGKILL)  # ...and the process dies before the ack
+
+clock = SimClock()
+engine = Engine(make_config(**{"strategy.enabled": "false"}), clock=clock, control_socket=False)
+engine.boot()
+for _ in range(4):
+    clock.advance(50 * NANOS_PER_MILLI)
+    engine.step()
+best_bid = engine.books.book("BTC-USD").best_bid()
+price = engine.instruments["BTC-USD"].price_from_float(best_bid[0] * 0.995)
+engine.orders.venue = KilledOnTheWire(engine.market)
+engine.orders.submit("t", "BTC-USD", Side.BUY, Decimal("0.001"), price)
+print("not reached")
+"""
+
+
+def test_sigkill_between_journal_and_ack_loses_nothing_and_sends_nothing_twice(
+    traider_home: object,
+) -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    tests_dir = str(Path(__file__).resolve().parents[1])
+    proc = subprocess.run([sys.executable, "-c", CHILD, tests_dir], capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert proc.returncode == -9, proc.stderr  # really killed
+    assert "not reached" not in proc.stdout
+    engine = boot(SimClock())  # a new process's worth of engine: fresh venue, same store
+    journal = [e for _, e in SQLiteStore(engine.config.sqlite_path).journal()]
+    intents = [e for e in journal if isinstance(e, SubmitOrder)]
+    assert [i.client_order_id for i in intents] == ["1-t-1"]  # journaled before it died
+    order = engine.orders.orders["1-t-1"]
+    # the paper venue died with the process, so the venue no longer has it: closed, and
+    # never sent again
+    assert order.status is OrderStatus.REJECTED
+    assert engine.market.open_orders() == []
+    assert engine.orders.submit("t", "BTC-USD", Side.BUY, Decimal("0.001"),
+                                resting_bid_price(engine)) == "1-t-2"
+    engine.shutdown()
