@@ -51,9 +51,18 @@ class RiskConfig:
     price_band_bps: float = 200.0  # limit price must be within this of mid
     max_orders_per_second: float = 5.0
     order_rate_burst: int = 10
-    var_limit_pct: float = 1.0  # enforced by the risk issue's VaR engine
+    var_limit_pct: float = 1.0  # 1-day VaR at var_confidence, % of capital, pre-trade
     var_confidence: float = 0.95
+    var_history_days: int = 365  # daily returns behind VaR and correlation
+    mc_paths: int = 100_000
+    ewma_lambda: float = 0.94  # RiskMetrics decay for volatility and correlation
     max_pairwise_correlation: float = 0.7
+    max_correlated_combined_pct: float = 20.0  # same-direction pairs above the max |rho|
+    drawdown_tiers_pct: tuple[float, ...] = (5.0, 10.0, 15.0)  # trailing drawdown from peak
+    drawdown_tier_scales: tuple[float, ...] = (0.5, 0.25, 0.0)  # order size multiplier
+    target_daily_vol_pct: float = 3.0  # volatility targeting: size x target / forecast
+    halt_cooldown_s: float = 300.0  # no new risk this long after a halt is reset
+    risk_refresh_s: float = 1.0  # VaR, correlation and stress refresh (off the loop)
     stale_feed_after_ms: int = 2000
 
 
@@ -170,6 +179,20 @@ def _validate(cfg: Config) -> None:
         (r.max_orders_per_second > 0, "risk.max_orders_per_second must be > 0"),
         (0 < r.var_confidence < 1, "risk.var_confidence must be between 0 and 1"),
         (0 < r.max_pairwise_correlation <= 1, "risk.max_pairwise_correlation in (0, 1]"),
+        (r.var_limit_pct > 0, "risk.var_limit_pct must be > 0"),
+        (r.var_history_days >= 30, "risk.var_history_days must be >= 30"),
+        (r.mc_paths >= 1000, "risk.mc_paths must be >= 1000"),
+        (0 < r.ewma_lambda < 1, "risk.ewma_lambda must be between 0 and 1"),
+        (r.max_correlated_combined_pct >= 0, "risk.max_correlated_combined_pct must be >= 0"),
+        (
+            len(r.drawdown_tiers_pct) == len(r.drawdown_tier_scales)
+            and list(r.drawdown_tiers_pct) == sorted(r.drawdown_tiers_pct)
+            and all(0 <= x <= 1 for x in r.drawdown_tier_scales),
+            "risk.drawdown_tiers_pct must be ascending and match drawdown_tier_scales (0..1)",
+        ),
+        (r.target_daily_vol_pct > 0, "risk.target_daily_vol_pct must be > 0"),
+        (r.halt_cooldown_s >= 0, "risk.halt_cooldown_s must be >= 0"),
+        (r.risk_refresh_s > 0, "risk.risk_refresh_s must be > 0"),
         (cfg.sim.step_interval_ms > 0, "sim.step_interval_ms must be > 0"),
         (cfg.sim.levels_per_side >= 10, "sim.levels_per_side must be >= 10"),
         (cfg.tui.book_refresh_hz > 0, "tui.book_refresh_hz must be > 0"),

@@ -73,6 +73,50 @@ class EngineStatus:
     fills: int
 
 
+@dataclass(frozen=True, slots=True)
+class VarLine:
+    method: str
+    var_usd: float  # loss positive
+    es_usd: float
+
+
+@dataclass(frozen=True, slots=True)
+class LimitUse:
+    name: str  # "VaR 95% 1d", "daily loss", "drawdown", "BTC-USD size"
+    used: float
+    limit: float
+    unit: str  # "USD", "%"
+
+    @property
+    def utilisation(self) -> float:
+        return self.used / self.limit if self.limit else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class StressLine:
+    name: str
+    pnl_usd: float
+    breaks: tuple[str, ...]  # limits the scenario would break
+
+
+@dataclass(frozen=True, slots=True)
+class RiskView:
+    version: int  # changes whenever anything below changes
+    computed_ns: int | None  # None until the first refresh
+    confidence: float
+    horizon_days: int
+    history_source: str  # where the returns behind the numbers come from
+    var: tuple[VarLine, ...]
+    limits: tuple[LimitUse, ...]
+    correlation_symbols: tuple[str, ...]
+    correlation: tuple[tuple[float, ...], ...]  # EWMA correlation, row-major
+    stress: tuple[StressLine, ...]
+    denials: tuple[str, ...]  # most recent order-denial reasons, newest last
+
+
+EMPTY_RISK = RiskView(0, None, 0.95, 1, "", (), (), (), (), (), ())
+
+
 class EngineView(Protocol):
     @property
     def mode(self) -> TradingMode: ...
@@ -99,6 +143,10 @@ class EngineView(Protocol):
     def alerts_version(self) -> int: ...
 
     def status(self) -> EngineStatus: ...
+
+    def risk(self) -> RiskView:
+        """The latest risk refresh (VaR/ES, limit use, correlation, stress); cheap."""
+        ...
 
     def engage_kill_switch(self, reason: str, *, flatten: bool, source: str) -> None: ...
 

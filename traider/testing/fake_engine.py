@@ -18,8 +18,12 @@ from traider.engine.view import (
     EngineStatus,
     FeedHealth,
     KillSwitchView,
+    LimitUse,
     PnlView,
     PositionView,
+    RiskView,
+    StressLine,
+    VarLine,
 )
 
 BASE_TS_NS = 1_700_000_000_000_000_000
@@ -247,6 +251,30 @@ class FakeEngine:
 
     def alerts_version(self) -> int:
         return self._alerts_version
+
+    def risk(self) -> RiskView:
+        """Fixed, hand-checkable risk numbers; `risk_version` bumps when a test changes them."""
+        return self.risk_view
+
+    risk_view = RiskView(
+        version=1,
+        computed_ns=BASE_TS_NS,
+        confidence=0.95,
+        horizon_days=1,
+        history_source="fake",
+        var=(
+            VarLine("parametric", 41.0, 51.5),
+            VarLine("historical", 44.0, 60.0),
+        ),
+        limits=(
+            LimitUse("VaR 95% 1d", 41.0, 50.0, "USD"),
+            LimitUse("daily loss", 20.0, 100.0, "USD"),
+        ),
+        correlation_symbols=("BTC-USD", "ETH-USD", "SOL-USD"),
+        correlation=((1.0, 0.75, 0.7), (0.75, 1.0, 0.8), (0.7, 0.8, 1.0)),
+        stress=(StressLine("BTC -20%, correlations 1", -310.0, ("daily loss",)),),
+        denials=("VaR limit: 52.10 USD > 50.00 USD",),
+    )
 
     def status(self) -> EngineStatus:
         feeds = tuple(

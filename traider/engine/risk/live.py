@@ -1,0 +1,36 @@
+"""The live portfolio as the risk tools see it: USD exposure per symbol and the return
+history behind it. Read from the store, so it works while an engine runs or not."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+from traider.config import Config
+from traider.engine.risk.history import ReturnHistory, simulated_daily_returns
+
+
+def paper_history(cfg: Config) -> ReturnHistory:
+    """Paper mode's market has no past: its history comes from the same calibrated
+    process, seeded by the sim seed, so the numbers are reproducible."""
+    return simulated_daily_returns(
+        tuple(cfg.engine.symbols), days=cfg.risk.var_history_days, seed=cfg.sim.seed
+    )
+
+
+def live_portfolio(cfg: Config) -> tuple[dict[str, float], ReturnHistory]:
+    """(exposure in USD by symbol, signed, valued at the last saved marks; history)."""
+    from traider.engine.state.sqlite_store import SQLiteStore
+
+    exposures = {symbol: 0.0 for symbol in cfg.engine.symbols}
+    if cfg.sqlite_path.exists():
+        store = SQLiteStore.open_readonly(cfg.sqlite_path)
+        try:
+            marks = json.loads(store.get_meta("marks") or "{}")
+            for p in store.load_positions():
+                if p.symbol in exposures and p.quantity:
+                    mark = Decimal(marks[p.symbol]) if p.symbol in marks else p.avg_price
+                    exposures[p.symbol] = float(p.quantity * mark)
+        finally:
+            store.close()
+    return exposures, paper_history(cfg)
