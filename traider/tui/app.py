@@ -28,7 +28,8 @@ from traider.tui.widgets.alerts_log import AlertsLog
 from traider.tui.widgets.order_book import OrderBookWidget
 from traider.tui.widgets.orders import OrdersTable
 from traider.tui.widgets.pnl import PnlPanel
-from traider.tui.widgets.positions import KeyedTable, PositionsTable
+from traider.tui.widgets.polling import PollingMixin
+from traider.tui.widgets.positions import PositionsTable
 from traider.tui.widgets.status_bar import StatusBar
 from traider.tui.widgets.trades_tape import TradesTape
 
@@ -219,7 +220,6 @@ class TraiderApp(App[None]):
 
     def _poll_all(self) -> None:
         """Redraw every panel now (after a command), whatever their timers say."""
-        panels = (OrderBookWidget, TradesTape, PnlPanel, KeyedTable, AlertsLog, StatusBar)
         for widget in self.screen_stack[0].query("*"):
-            if isinstance(widget, panels):
+            if isinstance(widget, PollingMixin):
                 widget.poll(force=True)

@@ -210,6 +210,15 @@ class KillSwitchReset(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class RiskStateChanged(Event):
+    """A risk control changed state (drawdown tier, cooldown, VaR limit use); journaled."""
+
+    name: str  # "drawdown_tier", "cooldown", ...
+    value: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Alert(Event):
     severity: Severity
     source: str

@@ -8,14 +8,14 @@ the alerts when it moved.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 from rich.text import Text
-from textual.timer import Timer
 from textual.widget import Widget
 
 from traider.engine.core.events import Alert
 from traider.engine.core.types import Severity
-from traider.engine.view import EngineView
+from traider.tui.widgets.polling import PollingMixin
 
 SEVERITY_STYLE: dict[Severity, str] = {
     Severity.INFO: "#87afd7",
@@ -36,7 +36,7 @@ def format_alert(alert: Alert) -> Text:
     return line
 
 
-class AlertsLog(Widget):
+class AlertsLog(PollingMixin, Widget):
     DEFAULT_CSS = """
     AlertsLog {
         height: 1fr;
@@ -45,39 +45,17 @@ class AlertsLog(Widget):
     }
     """
 
-    def __init__(
-        self,
-        engine: EngineView,
-        *,
-        refresh_hz: float = 2.0,
-        name: str | None = None,
-        id: str | None = None,
-        classes: str | None = None,
-    ) -> None:
-        super().__init__(name=name, id=id, classes=classes)
-        self._engine = engine
-        self._refresh_hz = refresh_hz
-        self._version: int | None = None
-        self._alerts: list[Alert] = []
-        self._timer: Timer | None = None
+    _version: int | None = None
+    _alerts: Sequence[Alert] = ()
 
     @property
     def alerts(self) -> list[Alert]:
         return list(self._alerts)
 
-    def on_mount(self) -> None:
-        if self._refresh_hz > 0:
-            self._timer = self.set_interval(1 / self._refresh_hz, self.poll)
-        self.call_after_refresh(self.poll, force=True)
-
     def on_resize(self) -> None:
         self.refresh()
 
-    def poll(self, force: bool = False) -> None:
-        if not self.is_mounted:
-            return
-        if not force and (self.app.screen is not self.screen or not self.is_on_screen):
-            return
+    def fetch_and_update(self) -> None:
         version = self._engine.alerts_version()
         if version == self._version:
             return

@@ -13,15 +13,17 @@ line of rendering, not a table.
 
 from __future__ import annotations
 
+from typing import Unpack
+
 from rich.segment import Segment
 from rich.style import Style
 from textual.geometry import Region
 from textual.strip import Strip
-from textual.timer import Timer
 from textual.widget import Widget
 
 from traider.engine.core.events import Level
 from traider.engine.view import BookView, EngineView
+from traider.tui.widgets.polling import PollingMixin, WidgetArgs
 
 PRICE_W = 13
 SIZE_W = 11
@@ -163,7 +165,7 @@ def render_key(key: LineKey, width: int) -> Strip:
     return Strip(segs).adjust_cell_length(width)
 
 
-class OrderBookWidget(Widget):
+class OrderBookWidget(PollingMixin, Widget):
     """The ladder for one symbol; polls `engine.book()` on its own timer."""
 
     DEFAULT_CSS = """
@@ -180,20 +182,15 @@ class OrderBookWidget(Widget):
         *,
         depth: int = 15,
         refresh_hz: float = 10.0,
-        name: str | None = None,
-        id: str | None = None,
-        classes: str | None = None,
+        **widget: Unpack[WidgetArgs],
     ) -> None:
-        super().__init__(name=name, id=id, classes=classes)
-        self._engine = engine
+        super().__init__(engine, refresh_hz=refresh_hz, **widget)
         self._symbol = symbol
         self.depth = depth
-        self._refresh_hz = refresh_hz
         self._lines: list[LineKey] = book_lines(None, depth, 0)
         self._strips: dict[int, Strip] = {}
         self._strip_width = -1
         self._seen: tuple[str, int, int] | None = None  # (symbol, version, width) drawn
-        self._timer: Timer | None = None
         self.frames = 0  # snapshots that changed at least one line (for tests and benches)
         self.lines_repainted = 0
 
@@ -216,21 +213,12 @@ class OrderBookWidget(Widget):
             return self.depth
         return max(1, min(self.depth, (height - 3) // 2))
 
-    def on_mount(self) -> None:
-        if self._refresh_hz > 0:
-            self._timer = self.set_interval(1 / self._refresh_hz, self.poll)
-        self.call_after_refresh(self.poll, force=True)
-
     def on_resize(self) -> None:
         self._seen = None
         self.poll(force=True)
 
-    def poll(self, force: bool = False) -> None:
-        """Pull the latest snapshot; skip when nothing changed, hidden, or under a modal."""
-        if not self.is_mounted:
-            return
-        if not force and (self.app.screen is not self.screen or not self.is_on_screen):
-            return
+    def fetch_and_update(self) -> None:
+        """Pull the latest snapshot; skip when nothing changed."""
         book = self._engine.book(self._symbol, self.depth)
         width = self.size.width
         seen = (book.symbol, book.version, width)

@@ -6,10 +6,10 @@ from decimal import Decimal
 
 from rich.table import Table
 from rich.text import Text
-from textual.timer import Timer
 from textual.widget import Widget
 
-from traider.engine.view import EngineView, PnlView
+from traider.engine.view import PnlView
+from traider.tui.widgets.polling import PollingMixin
 
 
 def format_money(value: Decimal, *, signed: bool = False) -> str:
@@ -22,7 +22,7 @@ def _signed(value: Decimal) -> Text:
     return Text(format_money(value, signed=True), style=style)
 
 
-class PnlPanel(Widget):
+class PnlPanel(PollingMixin, Widget):
     """Polls `engine.pnl()`; redraws only when the numbers changed."""
 
     DEFAULT_CSS = """
@@ -31,35 +31,13 @@ class PnlPanel(Widget):
     }
     """
 
-    def __init__(
-        self,
-        engine: EngineView,
-        *,
-        refresh_hz: float = 2.0,
-        name: str | None = None,
-        id: str | None = None,
-        classes: str | None = None,
-    ) -> None:
-        super().__init__(name=name, id=id, classes=classes)
-        self._engine = engine
-        self._refresh_hz = refresh_hz
-        self._pnl: PnlView | None = None
-        self._timer: Timer | None = None
+    _pnl: PnlView | None = None
 
     @property
     def pnl(self) -> PnlView | None:
         return self._pnl
 
-    def on_mount(self) -> None:
-        if self._refresh_hz > 0:
-            self._timer = self.set_interval(1 / self._refresh_hz, self.poll)
-        self.call_after_refresh(self.poll, force=True)
-
-    def poll(self, force: bool = False) -> None:
-        if not self.is_mounted:
-            return
-        if not force and (self.app.screen is not self.screen or not self.is_on_screen):
-            return
+    def fetch_and_update(self) -> None:
         pnl = self._engine.pnl()
         if pnl == self._pnl:
             return

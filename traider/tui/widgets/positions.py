@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from typing import Unpack
 
 from rich.text import Text
-from textual.timer import Timer
 from textual.widgets import DataTable
 
 from traider.engine.view import EngineView, PositionView
+from traider.tui.widgets.polling import PollingMixin, WidgetArgs
 
 Cell = tuple[str, str]  # (text, style)
 
@@ -30,7 +31,14 @@ def pnl_cell(value: Decimal) -> Cell:
     return (f"{value:+,.2f}", style)
 
 
-class KeyedTable(DataTable[Text]):
+class RowTable(DataTable[Text]):
+    """A `DataTable` with a row cursor and zebra stripes, as every table here is."""
+
+    def __init__(self, **widget: Unpack[WidgetArgs]) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **widget)
+
+
+class KeyedTable(PollingMixin, RowTable):
     """A `DataTable` whose rows are keyed; `sync()` applies the difference only.
 
     Subclasses set `COLUMNS` (key, label) and implement `snapshot()` returning the rows
@@ -41,36 +49,21 @@ class KeyedTable(DataTable[Text]):
     RIGHT: frozenset[str] = frozenset()  # column keys shown right-aligned (numbers)
 
     def __init__(
-        self,
-        engine: EngineView,
-        *,
-        refresh_hz: float = 2.0,
-        name: str | None = None,
-        id: str | None = None,
-        classes: str | None = None,
+        self, engine: EngineView, *, refresh_hz: float = 2.0, **widget: Unpack[WidgetArgs]
     ) -> None:
-        super().__init__(name=name, id=id, classes=classes, cursor_type="row", zebra_stripes=True)
-        self._engine = engine
-        self._refresh_hz = refresh_hz
+        super().__init__(engine, refresh_hz=refresh_hz, **widget)
         self._rows_shown: dict[str, tuple[Cell, ...]] = {}
-        self._timer: Timer | None = None
         self.cell_updates = 0
 
     def on_mount(self) -> None:
+        # Textual runs every class's on_mount, so PollingMixin's (the timer) follows this.
         for key, label in self.COLUMNS:
             self.add_column(label, key=key)
-        if self._refresh_hz > 0:
-            self._timer = self.set_interval(1 / self._refresh_hz, self.poll)
-        self.call_after_refresh(self.poll, force=True)
 
     def snapshot(self) -> Mapping[str, tuple[Cell, ...]]:
         raise NotImplementedError
 
-    def poll(self, force: bool = False) -> None:
-        if not self.is_mounted:
-            return
-        if not force and (self.app.screen is not self.screen or not self.is_on_screen):
-            return
+    def fetch_and_update(self) -> None:
         self.sync(self.snapshot())
 
     def sync(self, rows: Mapping[str, tuple[Cell, ...]]) -> None:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.timer import Timer
 from textual.widget import Widget
 
 from traider.engine.core.types import TradingMode
-from traider.engine.view import EngineStatus, EngineView
+from traider.engine.view import EngineStatus
+from traider.tui.widgets.polling import PollingMixin
 
 MODE_STYLE: dict[TradingMode, str] = {
     TradingMode.PAPER: "bold black on #5fafff",
@@ -54,7 +54,7 @@ def status_text(status: EngineStatus) -> Text:
     return t
 
 
-class StatusBar(Widget):
+class StatusBar(PollingMixin, Widget):
     DEFAULT_CSS = """
     StatusBar {
         height: auto;
@@ -68,35 +68,13 @@ class StatusBar(Widget):
     }
     """
 
-    def __init__(
-        self,
-        engine: EngineView,
-        *,
-        refresh_hz: float = 2.0,
-        name: str | None = None,
-        id: str | None = None,
-        classes: str | None = None,
-    ) -> None:
-        super().__init__(name=name, id=id, classes=classes)
-        self._engine = engine
-        self._refresh_hz = refresh_hz
-        self._status: EngineStatus | None = None
-        self._timer: Timer | None = None
+    _status: EngineStatus | None = None
 
     @property
     def status(self) -> EngineStatus | None:
         return self._status
 
-    def on_mount(self) -> None:
-        if self._refresh_hz > 0:
-            self._timer = self.set_interval(1 / self._refresh_hz, self.poll)
-        self.call_after_refresh(self.poll, force=True)
-
-    def poll(self, force: bool = False) -> None:
-        if not self.is_mounted:
-            return
-        if not force and (self.app.screen is not self.screen or not self.is_on_screen):
-            return
+    def fetch_and_update(self) -> None:
         status = self._engine.status()
         if status == self._status:
             return

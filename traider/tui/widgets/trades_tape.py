@@ -9,18 +9,19 @@ is the one already shown.
 from __future__ import annotations
 
 import time
+from typing import Unpack
 
 from rich.segment import Segment
 from rich.style import Style
 from textual.geometry import Region
 from textual.strip import Strip
-from textual.timer import Timer
 from textual.widget import Widget
 
 from traider.engine.core.events import TradeTick
 from traider.engine.core.types import Side
 from traider.engine.view import EngineView
 from traider.tui.widgets.order_book import format_price, format_size
+from traider.tui.widgets.polling import PollingMixin, WidgetArgs
 
 BUY_STYLE = Style(color="#5fd75f")
 SELL_STYLE = Style(color="#ff5f5f")
@@ -57,7 +58,7 @@ def format_trade(trade: TradeTick, width: int = 80) -> Strip:
     return Strip(segs).adjust_cell_length(width)
 
 
-class TradesTape(Widget):
+class TradesTape(PollingMixin, Widget):
     """Polls `engine.recent_trades()`; repaints only when the newest trade changed."""
 
     DEFAULT_CSS = """
@@ -67,37 +68,19 @@ class TradesTape(Widget):
     """
 
     def __init__(
-        self,
-        engine: EngineView,
-        *,
-        refresh_hz: float = 5.0,
-        name: str | None = None,
-        id: str | None = None,
-        classes: str | None = None,
+        self, engine: EngineView, *, refresh_hz: float = 5.0, **widget: Unpack[WidgetArgs]
     ) -> None:
-        super().__init__(name=name, id=id, classes=classes)
-        self._engine = engine
-        self._refresh_hz = refresh_hz
+        super().__init__(engine, refresh_hz=refresh_hz, **widget)
         self._trades: list[TradeTick] = []
         self._keys: list[TradeKey] = []
         self._strips: dict[TradeKey, Strip] = {}
         self._strip_width = -1
-        self._timer: Timer | None = None
-
-    def on_mount(self) -> None:
-        if self._refresh_hz > 0:
-            self._timer = self.set_interval(1 / self._refresh_hz, self.poll)
-        self.call_after_refresh(self.poll, force=True)
 
     def on_resize(self) -> None:
         self._keys = []
         self.poll(force=True)
 
-    def poll(self, force: bool = False) -> None:
-        if not self.is_mounted:
-            return
-        if not force and (self.app.screen is not self.screen or not self.is_on_screen):
-            return
+    def fetch_and_update(self) -> None:
         height = max(1, self.size.height)
         trades = self._engine.recent_trades(height)
         keys = [trade_key(t) for t in trades]
