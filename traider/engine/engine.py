@@ -44,7 +44,15 @@ from traider.engine.state.sqlite_store import SQLiteStore
 from traider.engine.state.store import Store, StoreUnavailable
 from traider.engine.strategies.context import EngineStrategyContext
 from traider.engine.strategies.imbalance import ImbalanceStrategy
-from traider.engine.view import BookView, EngineStatus, FeedHealth, PnlView, PositionView
+from traider.engine.view import (
+    EMPTY_RISK,
+    BookView,
+    EngineStatus,
+    FeedHealth,
+    PnlView,
+    PositionView,
+    RiskView,
+)
 from traider.sim.market import SimulatedMarket
 
 log = logging.getLogger(__name__)
@@ -114,6 +122,7 @@ class Engine:
         self._alerts: deque[Alert] = deque(maxlen=500)
         self._alerts_version = 0
         self._store_error = ""
+        self._risk_view: RiskView = EMPTY_RISK
         self._tasks: list[asyncio.Task[None]] = []
         self._running = False
         self._control: Any = None
@@ -400,6 +409,9 @@ class Engine:
     def pnl(self) -> PnlView:
         self.refresh_marks()
         return self.portfolio.pnl_view()
+
+    def risk(self) -> RiskView:
+        return self._risk_view
 
     def alerts(self, limit: int) -> list[Alert]:
         return list(self._alerts)[-limit:]
