@@ -99,7 +99,7 @@ def measure(db_dir: Path, n: int) -> dict[str, object]:
         qty = Decimal("0.0005")
         intent = SubmitOrder(0, 0, f"1-bench-{i}", "bench", "BTC-USD", Side.BUY, OrderType.LIMIT,
                              qty, price)
-        reason = engine.risk.check(intent)
+        reason = engine.pretrade.check(intent)
         t3 = perf()
         cid = engine.orders.submit("bench", "BTC-USD", Side.BUY, qty, price, post_only=True)
         t4 = perf()

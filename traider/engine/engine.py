@@ -94,7 +94,7 @@ class Engine:
         )
         self.books = BookManager(self.bus, self.clock, self._symbols, self._request_snapshot)
         self.kill = KillSwitchService(self, self.home)
-        self.risk = PreTradeRisk(
+        self.pretrade = PreTradeRisk(
             config.risk,
             self.instruments,
             self.portfolio,
@@ -108,7 +108,7 @@ class Engine:
             self.clock,
             self.store,
             self.portfolio,
-            self.risk,
+            self.pretrade,
             ClientOrderIdGenerator(config.engine.epoch),
             self._on_store_failure,
         )
@@ -299,7 +299,7 @@ class Engine:
         self.refresh_marks()
         if self.portfolio.roll_day(self.trading_day()):
             self._save_account()
-        if not self.kill.is_engaged() and self.risk.daily_loss_breached():
+        if not self.kill.is_engaged() and self.pretrade.daily_loss_breached():
             self.kill.engage(
                 f"daily loss limit: day P&L {self.portfolio.day_pnl():.2f} USD breaches "
                 f"-{self.config.risk.daily_loss_limit_pct}% of capital",
