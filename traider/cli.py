@@ -28,6 +28,12 @@ app = typer.Typer(
 config_app = typer.Typer(help="Inspect and validate configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 
+
+def _register_subcommands() -> None:
+    from traider.cli_risk import risk_app  # numpy/scipy load inside its commands
+
+    app.add_typer(risk_app, name="risk")
+
 ConfigOpt = Annotated[
     Path | None,
     typer.Option(
@@ -48,7 +54,8 @@ def fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
-def _load(config: Path | None, overrides: list[str] | None) -> Config:
+def load_cli_config(config: Path | None, overrides: list[str] | None) -> Config:
+    """Config from --config and --set, exiting with code 2 and one line on a problem."""
     from traider.config import ConfigError, load_config
 
     parsed: dict[str, str] = {}
@@ -86,7 +93,7 @@ def _dec(value: Decimal | None) -> str | None:
 @app.command()
 def tui(config: ConfigOpt = None, set_: SetOpt = None) -> None:
     """Open the trading screen (paper mode on the simulated market by default)."""
-    cfg = _load(config, set_)
+    cfg = load_cli_config(config, set_)
     engine = _build_engine(cfg)
     from traider.tui.app import TraiderApp
 
@@ -110,7 +117,7 @@ def run(
 
     if duration is not None and duration <= 0:
         fail("--duration must be > 0 seconds", 2)
-    cfg = _load(config, set_)
+    cfg = load_cli_config(config, set_)
     engine = _build_engine(cfg)
     try:
         summary = asyncio.run(run_headless(engine, duration))
@@ -131,7 +138,7 @@ def status(config: ConfigOpt = None, set_: SetOpt = None, as_json: JsonOpt = Fal
     """Positions, open orders, P&L and the kill switch, read from the store."""
     from traider.status import read_status
 
-    cfg = _load(config, set_)
+    cfg = load_cli_config(config, set_)
     try:
         report = read_status(cfg)
     except Exception as exc:
@@ -166,7 +173,7 @@ def kill(
 
     if flatten and reset:
         fail("--flatten and --reset cannot be used together", 2)
-    cfg = _load(config, set_)
+    cfg = load_cli_config(config, set_)
     result = release(cfg) if reset else engage(cfg, reason=reason, flatten=flatten)
     if as_json:
         typer.echo(json.dumps(result))
@@ -199,7 +206,10 @@ def config_show(config: ConfigOpt = None, set_: SetOpt = None) -> None:
     """Print the effective configuration (defaults, file, env and --set merged) as JSON."""
     from traider.config import config_as_dict
 
-    typer.echo(json.dumps(config_as_dict(_load(config, set_)), indent=2))
+    typer.echo(json.dumps(config_as_dict(load_cli_config(config, set_)), indent=2))
+
+
+_register_subcommands()
 
 
 def main() -> None:
