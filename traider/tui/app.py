@@ -24,18 +24,22 @@ from textual.widgets import Footer
 from traider.config import TuiConfig
 from traider.engine.view import EngineHandle
 from traider.tui.screens.kill_switch import KillSwitchScreen
+from traider.tui.screens.risk import RiskScreen
 from traider.tui.widgets.alerts_log import AlertsLog
+from traider.tui.widgets.correlation_heatmap import CORRELATION_LIMIT
 from traider.tui.widgets.order_book import OrderBookWidget
 from traider.tui.widgets.orders import OrdersTable
 from traider.tui.widgets.pnl import PnlPanel
 from traider.tui.widgets.polling import PollingMixin
 from traider.tui.widgets.positions import PositionsTable
+from traider.tui.widgets.risk_panel import RISK_REFRESH_HZ
 from traider.tui.widgets.status_bar import StatusBar
 from traider.tui.widgets.trades_tape import TradesTape
 
 log = logging.getLogger(__name__)
 
 KILL_REASON = "operator via TUI"
+RISK_SCREEN = "risk"
 
 
 class TraiderApp(App[None]):
@@ -61,14 +65,24 @@ class TraiderApp(App[None]):
             Binding(str(i), f"select_symbol({i - 1})", f"Symbol {i}", show=False, id=f"symbol_{i}")
             for i in range(1, 10)
         ),
+        Binding("r", "toggle_risk", "Risk", id="risk_screen", tooltip="VaR, limits, correlation"),
         Binding("f1,question_mark", "toggle_help", "Help", id="help"),
     ]
 
-    def __init__(self, engine: EngineHandle, tui_config: TuiConfig | None = None) -> None:
+    def __init__(
+        self,
+        engine: EngineHandle,
+        tui_config: TuiConfig | None = None,
+        *,
+        risk_refresh_hz: float = RISK_REFRESH_HZ,
+        correlation_limit: float = CORRELATION_LIMIT,
+    ) -> None:
         self.created_at = time.perf_counter()
         super().__init__()
         self.engine = engine
         self.tui_config = tui_config or TuiConfig()
+        self.risk_refresh_hz = risk_refresh_hz
+        self.correlation_limit = correlation_limit
         self.first_frame_at: float | None = None
         self._engine_started = False
         self._engine_stopped = False
@@ -208,7 +222,46 @@ class TraiderApp(App[None]):
             "As above, and close every position at market (asks to confirm)",
             lambda: self.action_kill_switch(flatten=True),
         )
+        yield SystemCommand(
+            "Show risk",
+            "VaR/ES, limit use, correlation heatmap, stress scenarios and denials",
+            self.action_show_risk,
+        )
         yield from super().get_system_commands(screen)
+
+    # --- risk screen -------------------------------------------------------------------
+
+    @property
+    def risk_screen(self) -> RiskScreen:
+        """The risk screen, installed on first use so it keeps its state while hidden."""
+        if not self.is_screen_installed(RISK_SCREEN):
+            self.install_screen(
+                RiskScreen(
+                    self.engine,
+                    refresh_hz=self.risk_refresh_hz,
+                    correlation_limit=self.correlation_limit,
+                ),
+                RISK_SCREEN,
+            )
+        screen = self.get_screen(RISK_SCREEN)
+        assert isinstance(screen, RiskScreen)
+        return screen
+
+    def action_toggle_risk(self) -> None:
+        """`r`: show the risk screen from the main screen, or go back from it."""
+        if isinstance(self.screen, RiskScreen):
+            self.action_hide_risk()
+        elif self.screen is self.screen_stack[0]:
+            self.action_show_risk()
+
+    def action_show_risk(self) -> None:
+        if not any(isinstance(s, RiskScreen) for s in self.screen_stack):
+            self.push_screen(self.risk_screen)
+
+    def action_hide_risk(self) -> None:
+        if isinstance(self.screen, RiskScreen):
+            self.pop_screen()
+            self.call_after_refresh(self._poll_all)  # the main panels catch up at once
 
     # --- misc --------------------------------------------------------------------------
 

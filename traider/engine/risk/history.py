@@ -10,6 +10,7 @@ that uses it says so (`source`). Real histories (CSV files, venue candles) load 
 from __future__ import annotations
 
 import csv
+from datetime import date
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,8 +67,15 @@ def load_daily_closes(path: Path, symbols: tuple[str, ...] | None = None) -> Ret
     else:
         key = "date" if "date" in rows[0] else "ts"
         wanted = symbols or (path.stem,)
-        closes = np.array([[float(r["close"])] for r in sorted(rows, key=lambda r: r[key])])
+        ordered = sorted(rows, key=lambda r: r[key])
+        dates = [r[key][:10] for r in ordered]
+        closes = np.array([[float(r["close"])] for r in ordered])
     if len(closes) < 3:
         raise ValueError(f"{path}: fewer than 3 common dates")
-    returns = closes[1:] / closes[:-1] - 1.0
-    return ReturnHistory(tuple(wanted), returns, f"file {path.name}")
+    # a gap in the data is a gap: a 13-day hole must not count as one day's return
+    days = np.array([date.fromisoformat(d).toordinal() for d in dates])
+    one_day = np.diff(days) == 1
+    returns = (closes[1:] / closes[:-1] - 1.0)[one_day]
+    skipped = int((~one_day).sum())
+    note = f", {skipped} gaps skipped" if skipped else ""
+    return ReturnHistory(tuple(wanted), returns, f"file {path.name}{note}")
