@@ -54,6 +54,7 @@ class RiskConfig:
     var_limit_pct: float = 1.0  # 1-day VaR at var_confidence, % of capital, pre-trade
     var_confidence: float = 0.95
     var_history_days: int = 365  # daily returns behind VaR and correlation
+    history_file: str = ""  # daily closes CSV (date,symbol,close); empty: simulated history
     mc_paths: int = 100_000
     ewma_lambda: float = 0.94  # RiskMetrics decay for volatility and correlation
     max_pairwise_correlation: float = 0.7

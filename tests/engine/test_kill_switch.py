@@ -26,7 +26,7 @@ BUSY = {
 
 
 def busy_engine(clock: SimClock, **extra: str) -> Engine:
-    engine = Engine(make_config(**BUSY, **extra), clock=clock, control_socket=False)
+    engine = Engine(make_config(**{**BUSY, **extra}), clock=clock, control_socket=False)
     engine.boot()
     return engine
 
@@ -95,8 +95,10 @@ def test_flatten_closes_positions() -> None:
 
 def test_daily_loss_breach_engages_the_switch() -> None:
     clock = SimClock()
-    # a limit so tight that the first round trip's fees breach it
-    engine = busy_engine(clock, **{"risk.daily_loss_limit_pct": "0.01"})
+    # a limit so tight that the first taker fill's fee breaches it (0.6% of 150 > 0.50 USD)
+    engine = busy_engine(clock, **{"risk.daily_loss_limit_pct": "0.01",
+                                   "strategy.aggressive_imbalance": "0.06",
+                                   "strategy.order_notional_usd": "150"})
     for _ in range(40):
         run_steps(engine, clock, seconds=1)
         if engine.kill.is_engaged():

@@ -9,7 +9,7 @@ import logging
 from collections import deque
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from traider.config import Config
 from traider.engine.core.bus import MessageBus
@@ -38,6 +38,7 @@ from traider.engine.execution.reconcile import reconcile
 from traider.engine.marketdata.manager import BookManager
 from traider.engine.monitoring.loop_lag import LoopLagMonitor
 from traider.engine.portfolio import Portfolio
+from traider.engine.risk.desk import RiskDesk
 from traider.engine.risk.kill_service import KillSwitchService
 from traider.engine.risk.limits import MarketQuote, PreTradeRisk
 from traider.engine.state.sqlite_store import SQLiteStore
@@ -45,7 +46,6 @@ from traider.engine.state.store import Store, StoreUnavailable
 from traider.engine.strategies.context import EngineStrategyContext
 from traider.engine.strategies.imbalance import ImbalanceStrategy
 from traider.engine.view import (
-    EMPTY_RISK,
     BookView,
     EngineStatus,
     FeedHealth,
@@ -54,6 +54,9 @@ from traider.engine.view import (
     RiskView,
 )
 from traider.sim.market import SimulatedMarket
+
+if TYPE_CHECKING:
+    from traider.engine.risk.service import RiskService
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +118,7 @@ class Engine:
         self.venue = venue or PaperVenue(self.market)
         self.venue.bind(self._route_venue_event)
         self.orders.attach(self.venue)
+        self.riskdesk = RiskDesk(self)
         self.strategy = ImbalanceStrategy(config.strategy, self._symbols)
         self.context = EngineStrategyContext(self)
         self.loop_lag = LoopLagMonitor()
@@ -122,7 +126,6 @@ class Engine:
         self._alerts: deque[Alert] = deque(maxlen=500)
         self._alerts_version = 0
         self._store_error = ""
-        self._risk_view: RiskView = EMPTY_RISK
         self._tasks: list[asyncio.Task[None]] = []
         self._running = False
         self._control: Any = None
@@ -244,6 +247,8 @@ class Engine:
         if self._running:
             return
         self.restore()
+        if self.riskdesk.service is None:
+            self.riskdesk.install(self.riskdesk.build_service())
         self.reconcile()
         self.refresh_marks()
         if self.portfolio.roll_day(self.trading_day()):
@@ -254,6 +259,10 @@ class Engine:
         self.strategy.on_start(self.context)
         self._running = True
 
+    def restore_and_boot(self, service: RiskService) -> None:
+        self.riskdesk.install(service)
+        self.boot()
+
     def step(self, now_ns: int | None = None) -> None:
         """Advance the simulated market to `now_ns` (default: the clock) and process it."""
         until = self.clock.timestamp_ns() if now_ns is None else now_ns
@@ -262,16 +271,19 @@ class Engine:
     async def start(self) -> None:
         if self._running:
             return
-        self.boot()
+        # history, covariance and the scipy import take a while: not on the loop
+        loop = asyncio.get_running_loop()
+        service = await loop.run_in_executor(None, self.riskdesk.build_service)
+        self.restore_and_boot(service)
         self.kill.start_watcher()
         if self._use_control_socket:
             from traider.engine.control import ControlServer
 
             self._control = ControlServer(self.home, self.kill.handle_control)
             await self._control.start()
-        loop = asyncio.get_running_loop()
         self._tasks = [
             loop.create_task(self._market_loop(), name="market"),
+            loop.create_task(self.riskdesk.run(), name="risk-refresh"),
             loop.create_task(self.loop_lag.run(), name="loop-lag"),
             loop.create_task(self._risk_monitor(), name="risk-monitor"),
         ]
@@ -299,6 +311,7 @@ class Engine:
         self.refresh_marks()
         if self.portfolio.roll_day(self.trading_day()):
             self._save_account()
+        self.riskdesk.observe_equity()
         if not self.kill.is_engaged() and self.pretrade.daily_loss_breached():
             self.kill.engage(
                 f"daily loss limit: day P&L {self.portfolio.day_pnl():.2f} USD breaches "
@@ -411,7 +424,7 @@ class Engine:
         return self.portfolio.pnl_view()
 
     def risk(self) -> RiskView:
-        return self._risk_view
+        return self.riskdesk.view()
 
     def alerts(self, limit: int) -> list[Alert]:
         return list(self._alerts)[-limit:]

@@ -251,6 +251,18 @@ class OrderManager:
             self._on_store_failure(str(exc))
             return False
 
+    def journal_event(self, event: Event) -> bool:
+        """Journal an event that is not an order's (risk state, commands); fail closed."""
+        if not self.store_ok:
+            return False
+        try:
+            self.store.append(event)
+            return True
+        except StoreUnavailable as exc:
+            self.store_ok = False
+            self._on_store_failure(str(exc))
+            return False
+
     def _journal_quietly(self, events: list[Event]) -> None:
         if not self.store_ok:
             return

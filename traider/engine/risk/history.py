@@ -10,8 +10,8 @@ that uses it says so (`source`). Real histories (CSV files, venue candles) load 
 from __future__ import annotations
 
 import csv
-from datetime import date
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import numpy as np

@@ -68,6 +68,10 @@ class PreTradeRisk:
         self._max_notional = Decimal(str(config.max_order_notional_usd))
         self._band_fraction = Decimal(str(config.price_band_bps)) / 10_000
         self._position_fraction = Decimal(str(config.max_position_pct_of_capital)) / 100
+        # portfolio-level limits (VaR, correlation, drawdown): (symbol, signed USD change of
+        # exposure incl. working orders) -> denial reason; installed once the risk service
+        # has its history
+        self.portfolio_check: Callable[[str, float], str | None] | None = None
 
     def daily_loss_breached(self) -> bool:
         return self.portfolio.day_pnl() <= -self._loss_limit
@@ -122,6 +126,10 @@ class PreTradeRisk:
                 f"position limit: {order.symbol} would be {abs(after) * mid:.2f} USD "
                 f"> {self.config.max_position_pct_of_capital:.0f}% of equity ({cap:.2f})"
             )
+        if self.portfolio_check is not None:
+            reason = self.portfolio_check(order.symbol, float(signed * mid))
+            if reason is not None:
+                return reason
         if not self.rate.take():
             return f"order rate limit: more than {self.config.max_orders_per_second:g}/s"
         return None

@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from traider.config import Config
 from traider.engine.risk.history import ReturnHistory, simulated_daily_returns
+
+if TYPE_CHECKING:
+    from traider.engine.risk.stress import HistoricalScenario
 
 
 def paper_history(cfg: Config) -> ReturnHistory:
@@ -16,6 +21,26 @@ def paper_history(cfg: Config) -> ReturnHistory:
     return simulated_daily_returns(
         tuple(cfg.engine.symbols), days=cfg.risk.var_history_days, seed=cfg.sim.seed
     )
+
+
+def risk_history(cfg: Config) -> tuple[ReturnHistory, list[HistoricalScenario]]:
+    """The history behind VaR and correlation, and the historical stress scenarios.
+
+    With `risk.history_file` set: the last `var_history_days` returns of that file, and the
+    worst days, weeks and drawdown the code finds in it. Otherwise the simulated history
+    and no historical scenarios (a simulated past has no crashes worth naming)."""
+    path_text = cfg.risk.history_file
+    if not path_text:
+        return paper_history(cfg), []
+    from traider.engine.risk.history import load_daily_closes
+    from traider.engine.risk.stress import historical_scenarios, load_daily_panel
+
+    path = Path(path_text).expanduser()
+    if not path.exists():
+        raise ValueError(f"risk.history_file {path}: no such file; fix the path or leave it empty")
+    full = load_daily_closes(path)
+    recent = ReturnHistory(full.symbols, full.returns[-cfg.risk.var_history_days :], full.source)
+    return recent, historical_scenarios(load_daily_panel(path))
 
 
 def live_portfolio(cfg: Config) -> tuple[dict[str, float], ReturnHistory]:
@@ -33,4 +58,4 @@ def live_portfolio(cfg: Config) -> tuple[dict[str, float], ReturnHistory]:
                     exposures[p.symbol] = float(p.quantity * mark)
         finally:
             store.close()
-    return exposures, paper_history(cfg)
+    return exposures, risk_history(cfg)[0]

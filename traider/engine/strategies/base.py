@@ -36,6 +36,11 @@ class StrategyContext(Protocol):
 
     def open_order_ids(self, strategy_id: str, symbol: str) -> list[str]: ...
 
+    def size_order(self, symbol: str, base_notional_usd: float, confidence: float) -> float:
+        """Notional in USD for a new order: base × confidence (0..1) × volatility target ×
+        drawdown tier, capped by the position headroom. 0 means: do not open risk."""
+        ...
+
     def submit(
         self,
         strategy_id: str,

@@ -44,6 +44,20 @@ class EngineStrategyContext:
             and orders.orders[cid].intent.symbol == symbol
         ]
 
+    def size_order(self, symbol: str, base_notional_usd: float, confidence: float) -> float:
+        from traider.engine.risk.sizing import position_headroom_usd, size_order
+
+        engine = self._engine
+        vol_scale, drawdown_scale = engine.riskdesk.size_scales(symbol)
+        equity = max(float(engine.portfolio.equity()), 0.0)
+        max_position = equity * engine.config.risk.max_position_pct_of_capital / 100
+        exposure = engine.riskdesk.exposures().get(symbol, 0.0)
+        caps = {
+            "position headroom": position_headroom_usd(max_position, exposure, 1),
+            "max order": engine.config.risk.max_order_notional_usd,
+        }
+        return size_order(base_notional_usd, confidence, vol_scale, drawdown_scale, caps)
+
     def submit(
         self,
         strategy_id: str,

@@ -108,8 +108,12 @@ class ImbalanceStrategy:
         else:
             price = inst.price_from_float(best_bid[0])
             tif, post_only = TimeInForce.GTC, True
-        qty = inst.round_qty_down(Decimal(str(self.config.order_notional_usd)) / price)
-        if qty <= 0:
+        # confidence grows with the lean: 0 at the entry threshold's edge, 1 at "strong"
+        imbalance = book.imbalance(self.config.imbalance_levels)
+        confidence = min(1.0, imbalance / self.config.aggressive_imbalance)
+        notional = ctx.size_order(symbol, self.config.order_notional_usd, confidence)
+        qty = inst.round_qty_down(Decimal(repr(notional)) / price)
+        if qty <= 0 or qty * price < inst.min_notional:
             return
         st.entry_id = ctx.submit(
             self.strategy_id, symbol, Side.BUY, qty, price, time_in_force=tif, post_only=post_only
