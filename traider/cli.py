@@ -30,6 +30,7 @@ app.add_typer(config_app, name="config")
 
 
 def _register_subcommands() -> None:
+    import traider.cli_stress  # noqa: F401  (adds `risk stress` to risk_app)
     from traider.cli_risk import risk_app  # numpy/scipy load inside its commands
 
     app.add_typer(risk_app, name="risk")
@@ -97,7 +98,12 @@ def tui(config: ConfigOpt = None, set_: SetOpt = None) -> None:
     engine = _build_engine(cfg)
     from traider.tui.app import TraiderApp
 
-    TraiderApp(engine, cfg.tui).run()
+    TraiderApp(
+        engine,
+        cfg.tui,
+        risk_refresh_hz=cfg.tui.risk_refresh_hz,
+        correlation_limit=cfg.risk.max_pairwise_correlation,
+    ).run()
 
 
 @app.command()

@@ -93,6 +93,7 @@ class TuiConfig:
     book_depth: int = 15
     book_refresh_hz: float = 10.0
     tables_refresh_hz: float = 2.0
+    risk_refresh_hz: float = 1.0  # the risk screen's panels
 
 
 @dataclass(frozen=True)
@@ -197,6 +198,7 @@ def _validate(cfg: Config) -> None:
         (cfg.sim.step_interval_ms > 0, "sim.step_interval_ms must be > 0"),
         (cfg.sim.levels_per_side >= 10, "sim.levels_per_side must be >= 10"),
         (cfg.tui.book_refresh_hz > 0, "tui.book_refresh_hz must be > 0"),
+        (cfg.tui.risk_refresh_hz > 0, "tui.risk_refresh_hz must be > 0"),
     ]
     for ok, message in checks:
         if not ok:

@@ -152,3 +152,25 @@ def test_parse_weights() -> None:
     for bad in ("", "BTC-USD", "=5", "BTC-USD=1,BTC-USD=2", "BTC-USD=inf"):
         with pytest.raises(ValueError, match="--weights"):
             parse_weights(bad)
+
+
+def test_stress_command_finds_scenarios_in_the_real_data(tmp_path: Path) -> None:
+    import traider.cli_stress  # noqa: F401  (registers the command)
+
+    shared = Path(__file__).resolve().parents[2].parent / "shared"
+    data = shared / "data/ohlcv/bitstamp_btc_eth_ltc_usd_1d.csv"
+    if not data.exists():
+        pytest.skip("shared data not present")
+    result = CliRunner().invoke(
+        risk_app, ["stress", "--data", str(data), "--weights", "BTC-USD=1000,ETH-USD=500",
+                   "--json"],
+        env={"TRAIDER_HOME": str(tmp_path)},
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    names = [s["name"] for s in report["scenarios"]]
+    assert "BTC worst 1-day #1 (2015-01-14)" in names
+    assert any("2018" in n for n in names)
+    crash = next(s for s in report["scenarios"] if s["name"].startswith("BTC -20%"))
+    assert crash["pnl_usd"] < -200  # a long 1500 USD portfolio loses in a -20% crash
+    assert any("daily loss" in b for b in crash["breaks"])

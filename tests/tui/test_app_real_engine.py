@@ -44,6 +44,17 @@ async def test_real_engine_renders_a_live_book_and_the_kill_switch_halts_it(
         assert engine.book("BTC-USD", 15).version > first_version  # the market moves
         assert "PAPER" in rendered(app.query_one(StatusBar))
 
+        # the risk screen fills from the engine's own refresh (worker thread, 1 Hz)
+        await pilot.press("r")
+        await pilot.pause(1.5)
+        risk = engine.risk()
+        assert risk.computed_ns is not None
+        shown = "\n".join(rendered(w) for w in app.screen.query("VarTable, StressTable"))
+        assert "parametric" in shown
+        assert "BTC -20%" in shown
+        await pilot.press("escape")
+        await pilot.pause(0.2)
+
         await pilot.press("ctrl+k")
         await pilot.pause(0.1)
         await pilot.click("#confirm")

@@ -73,7 +73,7 @@ class RiskDesk:
         self.service = service
         self._engine.pretrade.portfolio_check = self.check
         if self._engine.kill.is_engaged():  # restarted halted: the drawdown control agrees
-            self._publish(service.halt(self._now(), self._engine.kill.state.reason))
+            self.record(service.halt(self._now(), self._engine.kill.state.reason))
 
     # --- pre-trade and sizing --------------------------------------------------------------
 
@@ -104,17 +104,17 @@ class RiskDesk:
     def observe_equity(self) -> None:
         if self.service is not None:
             equity = float(self._engine.portfolio.equity())
-            self._publish(self.service.observe_equity(self._now(), equity))
+            self.record(self.service.observe_equity(self._now(), equity))
 
     def _on_halt(self, event: KillSwitchEngaged) -> None:
         if self.service is not None:
-            self._publish(self.service.halt(event.ts_event, event.reason))
+            self.record(self.service.halt(event.ts_event, event.reason))
 
     def _on_reset(self, event: KillSwitchReset) -> None:
         if self.service is not None:
-            self._publish(self.service.reset_halt(event.ts_event))
+            self.record(self.service.reset_halt(event.ts_event))
 
-    def _publish(self, events: list[DrawdownEvent]) -> None:
+    def record(self, events: list[DrawdownEvent]) -> None:
         """Journal each drawdown state change and show it in the alerts."""
         engine = self._engine
         for event in events:

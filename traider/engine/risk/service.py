@@ -205,7 +205,7 @@ class RiskService:
             LimitUse(
                 f"VaR {conf * 100:.0f}% 1d", self.parametric_var(list(w)), self.var_limit_usd, "USD"
             ),
-            LimitUse("daily loss", max(-day_pnl_usd, 0.0), loss_limit, "USD"),
+            LimitUse("daily loss", abs(min(day_pnl_usd, 0.0)), loss_limit, "USD"),
         ]
         first_tier = self.drawdown.config.tiers[0].drawdown_pct if self.drawdown.config.tiers else 0
         if first_tier:
