@@ -143,3 +143,26 @@ def test_strategy_size_scales_with_confidence() -> None:
     assert math.isclose(half, full / 2)
     assert ctx.size_order("BTC-USD", 150.0, 0.0) == 0.0
     engine.shutdown()
+
+
+def test_a_limit_the_market_breaches_is_journaled_once_and_cleared() -> None:
+    engine, _ = engine_with()
+    assert engine.orders.orders[buy(engine, "BTC-USD", 200)].status is OrderStatus.FILLED
+    engine.riskdesk.refresh_now()
+    assert not [a for a in engine.alerts(50) if "limit_breached" in a.message]
+    # no order changes anything: the budget moves under the position (as a vol spike would)
+    service = engine.riskdesk.service
+    assert service is not None
+    service.var_limit_usd = 1.0
+    engine.riskdesk.refresh_now()
+    engine.riskdesk.refresh_now()  # still over: no second alert
+    breached = [a for a in engine.alerts(50) if "limit_breached" in a.message]
+    assert len(breached) == 1
+    assert "VaR 95% 1d" in breached[0].message
+    service.var_limit_usd = 1e9
+    engine.riskdesk.refresh_now()
+    assert [a for a in engine.alerts(50) if "limit_cleared" in a.message]
+    journal = [e for _, e in SQLiteStore(engine.config.sqlite_path).journal()]
+    names = [e.name for e in journal if isinstance(e, RiskStateChanged)]
+    assert names == ["limit_breached", "limit_cleared"]
+    engine.shutdown()

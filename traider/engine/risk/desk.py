@@ -9,6 +9,7 @@ and correlation in a worker thread so the loop never waits on numpy.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 from collections import deque
 from collections.abc import Mapping
@@ -20,6 +21,7 @@ from traider.engine.core.events import (
     KillSwitchEngaged,
     KillSwitchReset,
     OrderDenied,
+    OrderFilled,
     RiskStateChanged,
 )
 from traider.engine.core.types import Severity
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
 
 BOOK_LEVELS_FOR_STRESS = 50
 DENIALS_KEPT = 8
+POST_TRADE = "post-trade risk refresh"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -52,6 +55,9 @@ class RiskDesk:
         self._denials: deque[str] = deque(maxlen=DENIALS_KEPT)
         bus = engine.bus
         bus.subscribe(OrderDenied, self._on_denied)
+        bus.subscribe(OrderFilled, self._on_fill)
+        self._wake: asyncio.Event | None = None  # set on a fill: refresh now, not at the tick
+        self._breached: set[str] = set()
         bus.subscribe(KillSwitchEngaged, self._on_halt)
         bus.subscribe(KillSwitchReset, self._on_reset)
 
@@ -116,18 +122,18 @@ class RiskDesk:
 
     def record(self, events: list[DrawdownEvent]) -> None:
         """Journal each drawdown state change and show it in the alerts."""
-        engine = self._engine
         for event in events:
             fields = dataclasses.asdict(event)
             ts = int(fields.pop("ts_ns"))
             name = type(event).__name__
             value = ", ".join(f"{k}={v}" for k, v in fields.items())
-            change = RiskStateChanged(ts, self._now(), name, value, "drawdown control")
-            engine.orders.journal_event(change)
-            engine.bus.publish(change)
-            severity = Severity.INFO if name in ("PeakRebased", "CooldownEnded") else (
-                Severity.WARNING)
-            engine.bus.publish(Alert(ts, ts, severity, "risk", f"{name}: {value}"))
+            quiet = name in ("PeakRebased", "CooldownEnded")
+            severity = Severity.INFO if quiet else Severity.WARNING
+            self._risk_event(ts, name, value, severity, "drawdown control")
+
+    def _on_fill(self, event: OrderFilled) -> None:
+        if self._wake is not None:
+            self._wake.set()
 
     def _on_denied(self, event: OrderDenied) -> None:
         self._denials.append(f"{event.symbol}: {event.reason}")
@@ -140,11 +146,14 @@ class RiskDesk:
         if self.service is None:
             self.install(await loop.run_in_executor(None, self.build_service))
         interval = self._engine.config.risk.risk_refresh_s
+        self._wake = wake = asyncio.Event()
         while True:
+            wake.clear()
             inputs = self._refresh_inputs()
             refresh = await loop.run_in_executor(None, self._compute, inputs)
             self._apply(refresh, inputs.ts_ns)
-            await asyncio.sleep(interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), timeout=interval)
 
     def refresh_now(self) -> RiskView:
         """Synchronous refresh (tests, the CLI)."""
@@ -192,6 +201,28 @@ class RiskDesk:
             stress=refresh.stress,
             denials=tuple(self._denials),
         )
+        self._watch_limits(refresh, ts_ns)
+
+    def _watch_limits(self, refresh: RiskRefresh, ts_ns: int) -> None:
+        """Post-trade: a limit the market pushed over (no order did) is journaled and
+        alerted once when it breaches and once when it clears. New risk is already refused
+        by the pre-trade checks while it stays over."""
+        now_over = {u.name for u in refresh.limits if u.limit and u.used >= u.limit}
+        now_over |= {f"correlation: {b}" for b in refresh.breaches}
+        for name in sorted(now_over - self._breached):
+            self._risk_event(ts_ns, "limit_breached", name, Severity.WARNING, POST_TRADE)
+        for name in sorted(self._breached - now_over):
+            self._risk_event(ts_ns, "limit_cleared", name, Severity.INFO, POST_TRADE)
+        self._breached = now_over
+
+    def _risk_event(
+        self, ts_ns: int, name: str, value: str, severity: Severity, reason: str
+    ) -> None:
+        engine = self._engine
+        change = RiskStateChanged(ts_ns, self._now(), name, value, reason)
+        engine.orders.journal_event(change)
+        engine.bus.publish(change)
+        engine.bus.publish(Alert(ts_ns, ts_ns, severity, "risk", f"{name}: {value}"))
 
     def view(self) -> RiskView:
         return self._view
