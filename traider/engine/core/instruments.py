@@ -39,38 +39,22 @@ class Instrument:
 
 QUOTE_QUANTUM = Decimal("0.0001")
 
-# Coinbase Advanced Trade increments for the default symbols; fee rates of its entry tier.
+def _coinbase_usd_pair(base: str) -> Instrument:
+    """Coinbase Advanced Trade increments for a USD pair; fee rates of its entry tier."""
+    return Instrument(
+        symbol=f"{base}-USD",
+        base=base,
+        quote="USD",
+        tick_size=Decimal("0.01"),
+        lot_size=Decimal("0.00000001"),
+        min_notional=Decimal("1"),
+        maker_fee_rate=Decimal("0.004"),
+        taker_fee_rate=Decimal("0.006"),
+    )
+
+
 DEFAULT_INSTRUMENTS: dict[str, Instrument] = {
-    "BTC-USD": Instrument(
-        "BTC-USD",
-        "BTC",
-        "USD",
-        Decimal("0.01"),
-        Decimal("0.00000001"),
-        Decimal("1"),
-        Decimal("0.004"),
-        Decimal("0.006"),
-    ),
-    "ETH-USD": Instrument(
-        "ETH-USD",
-        "ETH",
-        "USD",
-        Decimal("0.01"),
-        Decimal("0.00000001"),
-        Decimal("1"),
-        Decimal("0.004"),
-        Decimal("0.006"),
-    ),
-    "SOL-USD": Instrument(
-        "SOL-USD",
-        "SOL",
-        "USD",
-        Decimal("0.01"),
-        Decimal("0.00000001"),
-        Decimal("1"),
-        Decimal("0.004"),
-        Decimal("0.006"),
-    ),
+    i.symbol: i for i in (_coinbase_usd_pair(base) for base in ("BTC", "ETH", "SOL"))
 }
 
 
