@@ -166,3 +166,20 @@ def test_a_limit_the_market_breaches_is_journaled_once_and_cleared() -> None:
     names = [e.name for e in journal if isinstance(e, RiskStateChanged)]
     assert names == ["limit_breached", "limit_cleared"]
     engine.shutdown()
+
+
+def test_clusters_of_correlated_assets_show_their_exposure() -> None:
+    engine, _ = engine_with()
+    service = engine.riskdesk.service
+    assert service is not None
+    lines = service.cluster_lines({"BTC-USD": 100.0, "ETH-USD": 250.0, "SOL-USD": -50.0})
+    corr = service.correlation
+    linked = {(a, b) for a in range(3) for b in range(a + 1, 3) if abs(corr[a][b]) > 0.7}
+    assert linked, "the seeded history links at least one pair above 0.7"
+    members = {engine.symbols[k] for pair in linked for k in pair}
+    assert len(lines) == 1
+    for symbol in members:
+        assert symbol in lines[0]
+    net = sum({"BTC-USD": 100.0, "ETH-USD": 250.0, "SOL-USD": -50.0}[s] for s in members)
+    assert f"net {net:,.2f} USD" in lines[0]
+    engine.shutdown()

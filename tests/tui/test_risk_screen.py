@@ -389,3 +389,14 @@ def test_limit_line_colours_and_clamps() -> None:
     assert "░" not in line.plain
     assert line.cell_len <= 80
     assert limit_line(LimitUse("zero", 1.0, 0.0, "USD"), 80).plain.count("█") == 0
+
+
+def test_heatmap_lists_correlated_clusters_with_their_exposure() -> None:
+    view = dataclasses.replace(
+        FakeEngine.risk_view,
+        clusters=("ETH-USD + SOL-USD: net 250.00 USD, gross 250.00 USD",),
+    )
+    text = heatmap_text(view, limit=0.7).plain
+    assert "clusters (|ρ| > 0.70)" in text
+    assert "ETH-USD + SOL-USD: net 250.00 USD, gross 250.00 USD" in text
+    assert "clusters" not in heatmap_text(FakeEngine.risk_view, limit=0.7).plain

@@ -112,6 +112,9 @@ class RiskView:
     correlation: tuple[tuple[float, ...], ...]  # EWMA correlation, row-major
     stress: tuple[StressLine, ...]
     denials: tuple[str, ...]  # most recent order-denial reasons, newest last
+    # assets linked by |rho| above the correlation limit, with their exposure, e.g.
+    # "ETH-USD + SOL-USD: net 250.00 USD, gross 250.00 USD"
+    clusters: tuple[str, ...] = ()
 
 
 EMPTY_RISK = RiskView(0, None, 0.95, 1, "", (), (), (), (), (), ())

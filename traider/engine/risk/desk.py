@@ -200,6 +200,7 @@ class RiskDesk:
             correlation=corr,
             stress=refresh.stress,
             denials=tuple(self._denials),
+            clusters=refresh.clusters,
         )
         self._watch_limits(refresh, ts_ns)
 

@@ -26,7 +26,9 @@ from traider.config import RiskConfig
 from traider.engine.risk.correlation import (
     EwmaCovariance,
     candidate_breaches,
+    cluster_exposures,
     correlation_breaches,
+    correlation_clusters,
     cov_to_corr,
 )
 from traider.engine.risk.drawdown import (
@@ -54,6 +56,7 @@ class RiskRefresh:
     stress: tuple[StressLine, ...]
     limits: tuple[LimitUse, ...]
     breaches: tuple[str, ...]
+    clusters: tuple[str, ...]
 
 
 def align_history(history: ReturnHistory, symbols: Sequence[str]) -> np.ndarray:
@@ -221,7 +224,22 @@ class RiskService:
             self.combined_limit_usd,
         )
         return RiskRefresh(
-            var_lines, component, stress, tuple(uses), tuple(b.describe() for b in breaches)
+            var_lines,
+            component,
+            stress,
+            tuple(uses),
+            tuple(b.describe() for b in breaches),
+            self.cluster_lines(exposures),
+        )
+
+    def cluster_lines(self, exposures: Mapping[str, float]) -> tuple[str, ...]:
+        """Groups of assets linked by |rho| above the limit, and what the book holds in each."""
+        groups = correlation_clusters(
+            self.correlation, self.symbols, self.config.max_pairwise_correlation
+        )
+        return tuple(
+            f"{' + '.join(c.symbols)}: net {c.net_usd:,.2f} USD, gross {c.gross_usd:,.2f} USD"
+            for c in cluster_exposures([g for g in groups if len(g) > 1], exposures)
         )
 
     def history_for_stress(self) -> ReturnHistory:

@@ -95,6 +95,10 @@ def heatmap_text(view: RiskView | None, *, limit: float = CORRELATION_LIMIT) -> 
     for v in (-1.0, -0.5, 0.0, 0.5, 1.0):
         out.append(f"{v:^+6.1f}", style=cell_style(v, diagonal=True))
     out.append(f"  bold: |ρ| > {limit:.2f}", style="dim")
+    if view.clusters:
+        out.append(f"\n\nclusters (|ρ| > {limit:.2f})", style="bold")
+        for line in view.clusters:
+            out.append(f"\n  {line}")
     return out
 
 
