@@ -224,6 +224,21 @@ class Alert(Event):
     source: str
     message: str
     details: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    # one incident = one key: repeats update it instead of paging again ("" = derived
+    # from source and message); `resolve` closes the incident (e.g. the feed came back)
+    dedup_key: str = ""
+    resolve: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class EquityRecorded(Event):
+    """Account value sampled by the engine (every minute and at shutdown); reports and
+    performance metrics are computed from these, never from a screen."""
+
+    equity: Decimal
+    cash: Decimal
+    realized: Decimal
+    fees: Decimal
 
 
 @dataclass(frozen=True, slots=True)
