@@ -19,6 +19,7 @@ from traider.engine.core.events import (
     BookDelta,
     BookSnapshot,
     BookStale,
+    EquityRecorded,
     Event,
     OrderAccepted,
     OrderCanceled,
@@ -36,6 +37,7 @@ from traider.engine.execution.manager import VENUE_EVENTS, OrderManager
 from traider.engine.execution.paper import PaperVenue
 from traider.engine.execution.reconcile import reconcile
 from traider.engine.marketdata.manager import BookManager
+from traider.engine.monitoring.feeds import FeedWatch
 from traider.engine.monitoring.loop_lag import LoopLagMonitor
 from traider.engine.portfolio import Portfolio
 from traider.engine.risk.desk import RiskDesk
@@ -61,6 +63,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 RISK_MONITOR_INTERVAL_S = 0.25
+EQUITY_RECORD_EVERY_NS = 60 * NANOS_PER_SECOND
 SAVE_MARKS_EVERY_TICKS = 20  # every 5 s
 
 
@@ -88,12 +91,16 @@ class Engine:
         self.portfolio = Portfolio(
             self.instruments, Decimal(str(config.engine.starting_capital_usd))
         )
-        self.market = venue.market if venue is not None else SimulatedMarket(
-            list(self.instruments.values()),
-            self.clock,
-            config.sim.seed,
-            levels_per_side=config.sim.levels_per_side,
-            events_per_second=config.sim.events_per_second,
+        self.market = (
+            venue.market
+            if venue is not None
+            else SimulatedMarket(
+                list(self.instruments.values()),
+                self.clock,
+                config.sim.seed,
+                levels_per_side=config.sim.levels_per_side,
+                events_per_second=config.sim.events_per_second,
+            )
         )
         self.books = BookManager(self.bus, self.clock, self._symbols, self._request_snapshot)
         self.kill = KillSwitchService(self, self.home)
@@ -122,6 +129,8 @@ class Engine:
         self.strategy = ImbalanceStrategy(config.strategy, self._symbols)
         self.context = EngineStrategyContext(self)
         self.loop_lag = LoopLagMonitor()
+        self.feed_watch = FeedWatch(config.risk.stale_feed_after_ms * 5)
+        self._equity_recorded_ns = 0
         self._trades: deque[TradeTick] = deque(maxlen=200)
         self._alerts: deque[Alert] = deque(maxlen=500)
         self._alerts_version = 0
@@ -239,7 +248,18 @@ class Engine:
         for event in events:
             self.orders.on_venue_event(event)
         if events:
-            self._alert(Severity.INFO, "reconcile", f"reconciled {len(events)} order events")
+            # our journal and the venue disagreed: state was corrected, a person must know
+            now = self.clock.timestamp_ns()
+            self.bus.publish(
+                Alert(
+                    now,
+                    now,
+                    Severity.CRITICAL,
+                    "reconcile",
+                    f"reconciliation mismatch: {len(events)} order events applied from the venue",
+                    dedup_key=f"reconcile-mismatch:{now}",
+                )
+            )
         return len(events)
 
     def boot(self) -> None:
@@ -312,6 +332,10 @@ class Engine:
         if self.portfolio.roll_day(self.trading_day()):
             self._save_account()
         self.riskdesk.observe_equity()
+        self._watch_feeds()
+        now = self.clock.timestamp_ns()
+        if now - self._equity_recorded_ns >= EQUITY_RECORD_EVERY_NS:
+            self.record_equity()
         if not self.kill.is_engaged() and self.pretrade.daily_loss_breached():
             self.kill.engage(
                 f"daily loss limit: day P&L {self.portfolio.day_pnl():.2f} USD breaches "
@@ -319,6 +343,36 @@ class Engine:
                 source="risk",
                 flatten=False,
             )
+
+    def _watch_feeds(self) -> None:
+        now = self.clock.timestamp_ns()
+        for symbol in self._symbols:
+            book = self.books.book(symbol)
+            reason = book.stale_reason if book.stale and book.has_snapshot else ""
+            incident = self.feed_watch.check(now, symbol, self.books.last_update_ns(symbol), reason)
+            if incident is not None:
+                severity = Severity.CRITICAL if incident.opened else Severity.INFO
+                self.bus.publish(
+                    Alert(
+                        now,
+                        now,
+                        severity,
+                        "marketdata",
+                        incident.detail,
+                        dedup_key=incident.dedup_key,
+                        resolve=not incident.opened,
+                    )
+                )
+
+    def record_equity(self) -> None:
+        """Journal the account value (reports and performance metrics use these)."""
+        self.refresh_marks()
+        pf = self.portfolio
+        now = self.clock.timestamp_ns()
+        self._equity_recorded_ns = now
+        self.orders.journal_event(
+            EquityRecorded(now, now, pf.equity(), pf.cash, pf.realized, pf.fees)
+        )
 
     def _save_account(self) -> None:
         """Account row and last marks, so `traider status` can value positions."""
@@ -354,6 +408,7 @@ class Engine:
         if cancelled:
             log.info("cancelled %d open orders on shutdown", cancelled)
         self.refresh_marks()
+        self.record_equity()
         self._save_account()
         self.store.close()
 
