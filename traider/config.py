@@ -94,6 +94,9 @@ class TuiConfig:
     book_refresh_hz: float = 10.0
     tables_refresh_hz: float = 2.0
     risk_refresh_hz: float = 1.0  # the risk screen's panels
+    # remap keys by binding id: ["kill_switch=ctrl+x", "risk_screen=f2"]; ids are shown
+    # in the README (kill_switch, risk_screen, quit, prev_symbol, next_symbol, help)
+    keymap: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -199,6 +202,11 @@ def _validate(cfg: Config) -> None:
         (cfg.sim.levels_per_side >= 10, "sim.levels_per_side must be >= 10"),
         (cfg.tui.book_refresh_hz > 0, "tui.book_refresh_hz must be > 0"),
         (cfg.tui.risk_refresh_hz > 0, "tui.risk_refresh_hz must be > 0"),
+        (
+            all("=" in k and k.split("=", 1)[0].strip() and k.split("=", 1)[1].strip()
+                for k in cfg.tui.keymap),
+            "tui.keymap entries must be binding_id=keys, e.g. \"kill_switch=ctrl+x\"",
+        ),
     ]
     for ok, message in checks:
         if not ok:

@@ -314,3 +314,31 @@ async def test_degrades_at_120x40() -> None:
         assert format_price(book.asks[0][0]) in text
         assert "spread" in text
         assert "PAPER" in rendered(app.query_one(StatusBar))
+
+
+async def test_keys_are_remappable_by_binding_id() -> None:
+    from traider.config import TuiConfig
+
+    fake = FakeEngine()
+    app = TraiderApp(fake, TuiConfig(keymap=("kill_switch=ctrl+x",)))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+x")
+        await settle(pilot, 0.1)
+        assert isinstance(app.screen, KillSwitchScreen)
+        await pilot.press("escape")
+        await settle(pilot, 0.1)
+        await pilot.press("ctrl+k")  # the old key no longer opens it
+        await settle(pilot, 0.1)
+        assert not isinstance(app.screen, KillSwitchScreen)
+
+
+def test_bad_keymap_entry_names_the_fix() -> None:
+    import pytest
+
+    from traider.tui.app import parse_keymap
+
+    assert parse_keymap(("kill_switch=ctrl+x", " risk_screen = f2 ")) == {
+        "kill_switch": "ctrl+x", "risk_screen": "f2"}
+    with pytest.raises(ValueError, match="binding_id=keys"):
+        parse_keymap(("kill_switch",))

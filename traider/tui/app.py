@@ -42,6 +42,19 @@ KILL_REASON = "operator via TUI"
 RISK_SCREEN = "risk"
 
 
+def parse_keymap(entries: tuple[str, ...]) -> dict[str, str]:
+    """`("kill_switch=ctrl+x", "risk_screen=f2")` -> {binding id: keys}."""
+    keymap: dict[str, str] = {}
+    for entry in entries:
+        binding_id, sep, keys = entry.partition("=")
+        if not sep or not binding_id.strip() or not keys.strip():
+            raise ValueError(
+                f"tui.keymap entry {entry!r}: use binding_id=keys, e.g. kill_switch=ctrl+x"
+            )
+        keymap[binding_id.strip()] = keys.strip()
+    return keymap
+
+
 class TraiderApp(App[None]):
     """The workstation screen over a running (or about to start) engine."""
 
@@ -129,6 +142,9 @@ class TraiderApp(App[None]):
 
     def on_mount(self) -> None:
         self.sub_title = self.engine.mode.value
+        if self.tui_config.keymap:
+            # operator's remapping by binding id, e.g. "kill_switch=ctrl+x" (config [tui])
+            self.set_keymap(parse_keymap(self.tui_config.keymap))
         self.call_after_refresh(self._after_first_frame)
 
     def _after_first_frame(self) -> None:
