@@ -134,3 +134,22 @@ def test_kill_without_engine_or_database(traider_home: Path) -> None:
     assert reply["store"] is False
     assert reply["engine_reached"] is False
     assert (traider_home / "KILL_SWITCH").exists()
+
+
+def test_a_second_engine_on_the_same_home_refuses_to_start(traider_home: Path) -> None:
+    log = traider_home.parent / "engine.log"
+    with open(log, "w") as sink:
+        first = subprocess.Popen([*TRAIDER, "run", "--duration", "30"], stdout=sink,
+                                 stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_for_engine(traider_home, first)
+        second = traider("run", "--duration", "2")
+        assert second.returncode == 1
+        assert "another engine is already running" in second.stderr
+        assert len(second.stderr.strip().splitlines()) == 1
+        store = SQLiteStore(traider_home / "traider.db")
+        ids = [e.client_order_id for _, e in store.journal() if isinstance(e, SubmitOrder)]
+        assert len(ids) == len(set(ids))
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.wait(timeout=20)

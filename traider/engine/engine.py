@@ -291,16 +291,19 @@ class Engine:
     async def start(self) -> None:
         if self._running:
             return
+        if self._use_control_socket:
+            # first: it refuses to start when another engine owns this TRAIDER_HOME, and
+            # two engines on one journal would hand out the same client order ids
+            from traider.engine.control import ControlServer
+
+            control = ControlServer(self.home, self.kill.handle_control)
+            await control.start()
+            self._control = control
         # history, covariance and the scipy import take a while: not on the loop
         loop = asyncio.get_running_loop()
         service = await loop.run_in_executor(None, self.riskdesk.build_service)
         self.restore_and_boot(service)
         self.kill.start_watcher()
-        if self._use_control_socket:
-            from traider.engine.control import ControlServer
-
-            self._control = ControlServer(self.home, self.kill.handle_control)
-            await self._control.start()
         self._tasks = [
             loop.create_task(self._market_loop(), name="market"),
             loop.create_task(self.riskdesk.run(), name="risk-refresh"),
