@@ -34,6 +34,9 @@ def _register_subcommands() -> None:
     from traider.cli_risk import risk_app  # numpy/scipy load inside its commands
 
     app.add_typer(risk_app, name="risk")
+    from traider.cli_report import report_app
+
+    app.add_typer(report_app, name="report")
 
 ConfigOpt = Annotated[
     Path | None,
