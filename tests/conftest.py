@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from traider.config import Config, load_config
-from traider.engine.core.clock import NANOS_PER_MILLI, SimClock
+from traider.engine.core.clock import SimClock
 from traider.engine.engine import Engine
+from traider.testing.engine import make_engine
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -23,22 +23,6 @@ def traider_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         if name.startswith("TRAIDER__"):
             monkeypatch.delenv(name)
     return home
-
-
-def make_config(**overrides: str) -> Config:
-    return load_config(None, overrides, environ={})
-
-
-def make_engine(clock: SimClock | None = None, **overrides: str) -> Engine:
-    return Engine(make_config(**overrides), clock=clock or SimClock(), control_socket=False)
-
-
-def run_steps(engine: Engine, clock: SimClock, seconds: float, step_ms: int = 50) -> None:
-    for _ in range(int(seconds * 1000 / step_ms)):
-        clock.advance(step_ms * NANOS_PER_MILLI)
-        engine.step()
-        if _ % 5 == 0:
-            engine.check_risk()
 
 
 @pytest.fixture

@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-from conftest import make_config, run_steps
-
 from traider.engine.core.clock import NANOS_PER_SECOND, SimClock
 from traider.engine.core.types import Severity
 from traider.engine.engine import Engine
 from traider.engine.monitoring.feeds import FeedWatch
+from traider.testing.engine import make_config, run_steps
 
 S = NANOS_PER_SECOND
 

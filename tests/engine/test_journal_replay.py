@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from conftest import make_config, run_steps
-
 from traider.engine.core.clock import SimClock
 from traider.engine.engine import Engine
 from traider.engine.state.sqlite_store import SQLiteStore
+from traider.testing.engine import make_config, run_steps
 
 BUSY = {
     "strategy.cooldown_s": "0.2",

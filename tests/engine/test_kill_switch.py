@@ -8,7 +8,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from conftest import make_config, run_steps
 
 from traider.engine.core.clock import SimClock
 from traider.engine.core.events import KillSwitchEngaged, SubmitOrder
@@ -17,6 +16,7 @@ from traider.engine.engine import Engine
 from traider.engine.risk.killswitch import KillSwitchFlag
 from traider.engine.state.sqlite_store import SQLiteStore
 from traider.engine.state.store import StoreUnavailable
+from traider.testing.engine import make_config, run_steps
 
 BUSY = {
     "strategy.cooldown_s": "0.2",

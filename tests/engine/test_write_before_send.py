@@ -6,7 +6,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from conftest import make_config
 
 from traider.engine.core.clock import NANOS_PER_MILLI, SimClock
 from traider.engine.core.events import Event, OrderAccepted, OrderSubmitted, SubmitOrder
@@ -15,6 +14,7 @@ from traider.engine.engine import Engine
 from traider.engine.execution.paper import PaperVenue
 from traider.engine.execution.reconcile import NEVER_SENT
 from traider.engine.state.sqlite_store import SQLiteStore
+from traider.testing.engine import make_config
 
 
 class ProcessKilled(BaseException):
@@ -105,8 +105,7 @@ def test_crash_after_journal_before_send_is_closed_not_resent() -> None:
 CHILD = r"""
 import os, signal, sys
 from decimal import Decimal
-sys.path.insert(0, sys.argv[1])
-from conftest import make_config
+from traider.testing.engine import make_config
 from traider.engine.core.clock import NANOS_PER_MILLI, SimClock
 from traider.engine.core.types import Side
 from traider.engine.engine import Engine

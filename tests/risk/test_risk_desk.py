@@ -7,13 +7,12 @@ import math
 from decimal import Decimal
 from statistics import NormalDist
 
-from conftest import make_config, run_steps
-
 from traider.engine.core.clock import NANOS_PER_SECOND, SimClock
 from traider.engine.core.events import RiskStateChanged
 from traider.engine.core.types import OrderStatus, Side
 from traider.engine.engine import Engine
 from traider.engine.state.sqlite_store import SQLiteStore
+from traider.testing.engine import make_config, run_steps
 
 QUIET = {"strategy.enabled": "false"}
 
