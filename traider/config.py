@@ -99,6 +99,10 @@ class TuiConfig:
     keymap: tuple[str, ...] = ()
 
 
+from traider.engine.alerts.config import AlertsConfig  # noqa: E402  (plain dataclasses)
+from traider.engine.monitoring.config import MonitoringConfig  # noqa: E402
+
+
 @dataclass(frozen=True)
 class Config:
     engine: EngineConfig = field(default_factory=EngineConfig)
@@ -107,6 +111,8 @@ class Config:
     sim: SimConfig = field(default_factory=SimConfig)
     strategy: StrategyConfig = field(default_factory=StrategyConfig)
     tui: TuiConfig = field(default_factory=TuiConfig)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
 
     @property
     def home(self) -> Path:
@@ -208,6 +214,7 @@ def _validate(cfg: Config) -> None:
             "tui.keymap entries must be binding_id=keys, e.g. \"kill_switch=ctrl+x\"",
         ),
     ]
+    checks.extend((False, problem) for problem in cfg.monitoring.problems())
     for ok, message in checks:
         if not ok:
             raise ConfigError(message)
@@ -276,7 +283,11 @@ def load_config(
                     f"{src}: unknown key {section}.{key}; remove it or use one of: {known}"
                 )
             values[key] = _coerce(value, hints[key], f"{src}: {section}.{key}")
-        built[section] = klass(**values)
+        try:
+            built[section] = klass(**values)
+        except ValueError as exc:  # a section's own validation (e.g. [alerts])
+            src = next(iter(entries.values()))[1]
+            raise ConfigError(f"{src}: {exc}") from None
     cfg = Config(**built)
     try:
         _validate(cfg)

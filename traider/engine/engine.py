@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections import deque
 from decimal import Decimal
 from pathlib import Path
@@ -39,6 +40,7 @@ from traider.engine.execution.reconcile import reconcile
 from traider.engine.marketdata.manager import BookManager
 from traider.engine.monitoring.feeds import FeedWatch
 from traider.engine.monitoring.loop_lag import LoopLagMonitor
+from traider.engine.monitoring.wiring import EngineMonitor
 from traider.engine.portfolio import Portfolio
 from traider.engine.risk.desk import RiskDesk
 from traider.engine.risk.kill_service import KillSwitchService
@@ -58,6 +60,7 @@ from traider.engine.view import (
 from traider.sim.market import SimulatedMarket
 
 if TYPE_CHECKING:
+    from traider.engine.alerts.service import AlertService
     from traider.engine.risk.service import RiskService
 
 log = logging.getLogger(__name__)
@@ -126,6 +129,8 @@ class Engine:
         self.venue.bind(self._route_venue_event)
         self.orders.attach(self.venue)
         self.riskdesk = RiskDesk(self)
+        self.monitor = EngineMonitor(self)
+        self.orders.wire_latency = self.monitor.observe_submit_to_wire
         self.strategy = ImbalanceStrategy(config.strategy, self._symbols)
         self.context = EngineStrategyContext(self)
         self.loop_lag = LoopLagMonitor()
@@ -160,6 +165,10 @@ class Engine:
     def _route_venue_event(self, event: Event) -> None:
         if isinstance(event, VENUE_EVENTS):
             self.orders.on_venue_event(event)  # journaled first, then published
+        elif isinstance(event, BookDelta) and not self.bus.is_dispatching:
+            started = time.perf_counter()  # delta in -> book -> strategy done
+            self.bus.publish(event)
+            self.monitor.observe_book_to_strategy(started)
         else:
             self.bus.publish(event)
 
@@ -299,12 +308,18 @@ class Engine:
             control = ControlServer(self.home, self.kill.handle_control)
             await control.start()
             self._control = control
-        # history, covariance and the scipy import take a while: not on the loop
+        # history, covariance, the scipy and SDK imports take a while: not on the loop
         loop = asyncio.get_running_loop()
-        service = await loop.run_in_executor(None, self.riskdesk.build_service)
+        service, alerts = await asyncio.gather(
+            loop.run_in_executor(None, self.riskdesk.build_service),
+            loop.run_in_executor(None, self._build_alerts),
+        )
+        if alerts is not None:
+            self.monitor.attach_alerts(alerts)  # before boot: reconciliation may page
         self.restore_and_boot(service)
         self.kill.start_watcher()
         self._tasks = [
+            *self.monitor.start(loop),
             loop.create_task(self._market_loop(), name="market"),
             loop.create_task(self.riskdesk.run(), name="risk-refresh"),
             loop.create_task(self.loop_lag.run(), name="loop-lag"),
@@ -313,6 +328,18 @@ class Engine:
         self._alert(
             Severity.INFO, "engine", f"engine started in PAPER mode on {self.store.description}"
         )
+
+    def _build_alerts(self) -> AlertService | None:
+        if not self.config.alerts.enabled:
+            return None
+        from traider.engine.alerts.outbox import OutboxError
+        from traider.engine.alerts.service import AlertService
+
+        try:
+            return AlertService(self.config.alerts, self.home, self.clock)
+        except OutboxError as exc:  # alerting down must not stop trading; it is visible
+            log.error("alert delivery unavailable: %s", exc)
+            return None
 
     async def _market_loop(self) -> None:
         interval = self.config.sim.step_interval_ms / 1000
@@ -400,6 +427,7 @@ class Engine:
             self._control = None
         await self.bus.close()
         self.shutdown()
+        self.monitor.stop()  # last: the shutdown's own alerts still reach the outbox
 
     def shutdown(self) -> None:
         """Cancel open orders, save the account, close the store. Idempotent."""

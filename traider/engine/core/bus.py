@@ -86,6 +86,11 @@ class MessageBus:
 
     # --- publishing -----------------------------------------------------------------------
 
+    @property
+    def is_dispatching(self) -> bool:
+        """True inside a handler: a publish now is queued, not delivered at once."""
+        return self._dispatching
+
     def publish(self, event: Event) -> None:
         self._pending.append(event)
         if self._dispatching:

@@ -9,6 +9,7 @@ engine. The same `apply` code rebuilds state when the journal is replayed.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 
@@ -67,6 +68,8 @@ class OrderManager:
         self._on_store_failure = on_store_failure
         self.store_ok = True
         self.denied = 0
+        # seconds from submit() to the request leaving (risk, journal): the metrics hook
+        self.wire_latency: Callable[[float], None] | None = None
 
     def attach(self, venue: Venue) -> None:
         """The venue's order events must be routed to `on_venue_event`, not the bus: the
@@ -137,6 +140,7 @@ class OrderManager:
         reduce_only: bool = False,
     ) -> str:
         """Check, journal, send. Returns the client order id (also for denied orders)."""
+        started = time.perf_counter()
         now = self.clock.timestamp_ns()
         intent = SubmitOrder(
             now,
@@ -169,6 +173,8 @@ class OrderManager:
         order.apply(submitted)
         self.bus.publish(submitted)
         assert self.venue is not None
+        if self.wire_latency is not None:
+            self.wire_latency(time.perf_counter() - started)
         self.venue.submit(intent)
         return intent.client_order_id
 
