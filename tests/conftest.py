@@ -22,6 +22,8 @@ def traider_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in list(__import__("os").environ):
         if name.startswith("TRAIDER__"):
             monkeypatch.delenv(name)
+    # engines the tests start never bind the monitoring port a real instance may hold
+    monkeypatch.setenv("TRAIDER__MONITORING__HTTP_PORT", "0")
     return home
 
 

@@ -30,13 +30,14 @@ app.add_typer(config_app, name="config")
 
 
 def _register_subcommands() -> None:
-    import traider.cli_stress  # noqa: F401  (adds `risk stress` to risk_app)
+    import traider.cli_stress
     from traider.cli_risk import risk_app  # numpy/scipy load inside its commands
 
     app.add_typer(risk_app, name="risk")
     from traider.cli_report import report_app
 
     app.add_typer(report_app, name="report")
+    import traider.cli_ops  # noqa: F401  (adds `health` and `alerts`)
 
 ConfigOpt = Annotated[
     Path | None,

@@ -153,3 +153,33 @@ def test_a_second_engine_on_the_same_home_refuses_to_start(traider_home: Path) -
     finally:
         first.send_signal(signal.SIGTERM)
         first.wait(timeout=20)
+
+
+def test_health_reports_a_running_engine_and_fails_without_one(traider_home: Path) -> None:
+    offline = traider("health", "--json")
+    assert offline.returncode == 1
+    assert json.loads(offline.stdout)["level"] == "CRIT"
+    assert offline.stderr.strip() == "traider: health CRIT: engine"
+    log = traider_home.parent / "engine.log"
+    with open(log, "w") as sink:
+        proc = subprocess.Popen([*TRAIDER, "run", "--duration", "30",
+                                 "--set", "monitoring.http_port=0"],
+                                stdout=sink, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_for_engine(traider_home, proc)
+        time.sleep(2)  # a health round and feeds flowing
+        online = traider("health", "--json")
+        report = json.loads(online.stdout)
+        assert online.returncode == 0, online.stdout
+        assert report["level"] in ("OK", "WARN")
+        names = {c["name"] for c in report["checks"]}
+        assert {"feed:BTC-USD", "store", "loop_lag", "disk", "kill_switch"} <= names
+        assert traider("kill", "--reason", "health test").returncode == 0
+        time.sleep(1.5)
+        halted = json.loads(traider("health", "--json").stdout)
+        kill = next(c for c in halted["checks"] if c["name"] == "kill_switch")
+        assert kill["level"] == "WARN"
+        assert "health test" in kill["detail"]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)

@@ -305,7 +305,7 @@ class Engine:
             # two engines on one journal would hand out the same client order ids
             from traider.engine.control import ControlServer
 
-            control = ControlServer(self.home, self.kill.handle_control)
+            control = ControlServer(self.home, self.handle_control)
             await control.start()
             self._control = control
         # history, covariance, the scipy and SDK imports take a while: not on the loop
@@ -328,6 +328,19 @@ class Engine:
         self._alert(
             Severity.INFO, "engine", f"engine started in PAPER mode on {self.store.description}"
         )
+
+    def handle_control(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Commands from the local control socket (`traider kill`, `traider health`, ...)."""
+        cmd = request.get("cmd")
+        if cmd == "health":
+            return {"ok": True, "health": self.monitor.report.to_dict()}
+        if cmd == "ack":
+            alerts = self.monitor.alerts
+            if alerts is None:
+                return {"ok": False, "error": "alert delivery is not running"}
+            alerts.acknowledge(str(request.get("dedup_key", "")), by=str(request.get("by", "cli")))
+            return {"ok": True}
+        return self.kill.handle_control(request)
 
     def _build_alerts(self) -> AlertService | None:
         if not self.config.alerts.enabled:
