@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -50,6 +50,9 @@ SetOpt = Annotated[
 RiskFreeOpt = Annotated[
     float, typer.Option("--risk-free", help="Annual risk-free rate for Sharpe/Sortino, e.g. 0.04.")
 ]
+SendOpt = Annotated[
+    bool, typer.Option("--send", help="Also send it to Slack (chart and table; needs the token).")
+]
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:
@@ -70,6 +73,34 @@ def end_of_day_ns(end: str | None, today: date | None = None) -> int:
     return int(midnight.timestamp()) * 1_000_000_000
 
 
+def _send(report: Any, cfg: Any) -> str:
+    """Deliver the report to Slack now (through the same outbox the engine uses)."""
+    import time
+
+    from traider.engine.alerts.outbox import OutboxError
+    from traider.engine.alerts.service import AlertService
+    from traider.engine.analytics.reports import send_report
+    from traider.engine.core.clock import LiveClock
+
+    try:
+        service = AlertService(cfg.alerts, cfg.home, LiveClock())
+    except OutboxError as exc:
+        _fail(f"alert outbox unavailable: {exc}", 1)
+    try:
+        if not send_report(report, service):
+            _fail("Slack is not configured: set TRAIDER_SLACK_BOT_TOKEN (or the webhook URL)", 1)
+        deadline = time.monotonic() + 30
+        while service.stats().pending and time.monotonic() < deadline:
+            service.deliver_due(None)
+            time.sleep(0.2)  # allowed: a CLI waiting on its own delivery, bounded above
+        stats = service.stats()
+        if stats.pending:
+            return f"queued for Slack ({stats.pending} pending; the engine will retry)"
+        return "sent to Slack" if not stats.last_error else f"Slack: {stats.last_error}"
+    finally:
+        service.close()
+
+
 def _run(
     period: Period,
     end: str | None,
@@ -77,6 +108,7 @@ def _run(
     config: Path | None,
     set_: list[str] | None,
     risk_free: float,
+    send: bool = False,
 ) -> None:
     from traider.cli import load_cli_config
     from traider.engine.analytics.reports import build_report
@@ -95,6 +127,8 @@ def _run(
     except OSError as exc:
         _fail(f"cannot write the chart under {cfg.home / 'reports'}: {exc}", 1)
     typer.echo(json.dumps(report.to_json()) if as_json else report.to_text())
+    if send:
+        typer.echo(_send(report, cfg), err=as_json)
 
 
 @report_app.command("daily")
@@ -104,10 +138,11 @@ def daily_command(
     config: ConfigOpt = None,
     set_: SetOpt = None,
     risk_free: RiskFreeOpt = 0.0,
+    send: SendOpt = False,
 ) -> None:
     """One UTC day: P&L, realized / unrealized, fees, ratios over hourly returns, max
     drawdown, per-strategy table and a cumulative P&L chart."""
-    _run("daily", end, as_json, config, set_, risk_free)
+    _run("daily", end, as_json, config, set_, risk_free, send)
 
 
 @report_app.command("weekly")
@@ -117,6 +152,7 @@ def weekly_command(
     config: ConfigOpt = None,
     set_: SetOpt = None,
     risk_free: RiskFreeOpt = 0.0,
+    send: SendOpt = False,
 ) -> None:
     """Seven UTC days ending with --end: as `daily`, with ratios over daily returns."""
-    _run("weekly", end, as_json, config, set_, risk_free)
+    _run("weekly", end, as_json, config, set_, risk_free, send)

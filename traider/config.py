@@ -100,6 +100,7 @@ class TuiConfig:
 
 
 from traider.engine.alerts.config import AlertsConfig  # noqa: E402  (plain dataclasses)
+from traider.engine.analytics.schedule import ReportsConfig  # noqa: E402
 from traider.engine.monitoring.config import MonitoringConfig  # noqa: E402
 
 
@@ -113,6 +114,7 @@ class Config:
     tui: TuiConfig = field(default_factory=TuiConfig)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
+    reports: ReportsConfig = field(default_factory=ReportsConfig)
 
     @property
     def home(self) -> Path:

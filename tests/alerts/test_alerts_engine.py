@@ -39,3 +39,33 @@ def test_kill_switch_and_silent_feed_page(
     resolved = {p["dedup_key"] for p in receiver.pd() if p.get("event_action") == "resolve"}
     assert {f"feed-stale:{s}" for s in engine.symbols} <= resolved
     engine.shutdown()
+
+
+def test_daily_report_is_built_and_sent_once(
+    receiver: Receiver, make_service: ServiceFactory, sim_clock: SimClock
+) -> None:
+    busy = {"strategy.cooldown_s": "0.2", "strategy.entry_imbalance": "0.05",
+            "strategy.aggressive_imbalance": "0.1"}
+    engine = Engine(make_config(**busy), clock=sim_clock, control_socket=False)
+    service = make_service(clock=sim_clock)
+    engine.monitor.attach_alerts(service)
+    engine.boot()
+    run_steps(engine, sim_clock, seconds=20)
+    engine.record_equity()
+    assert engine.portfolio.fill_count > 0
+    # yesterday (before the engine existed) is built, found empty, and not sent
+    first = engine.reports.run_due()
+    assert [s.split()[0] for s in first] == ["daily"]
+    service.deliver_due(sim_clock.timestamp_ns())
+    assert not receiver.matching("/api/files.completeUploadExternal")
+    day = 86_400 * NANOS_PER_SECOND
+    sim_clock.set_time((sim_clock.timestamp_ns() // day + 1) * day + 60 * NANOS_PER_SECOND)
+    sent = engine.reports.run_due()
+    assert len(sent) == 1
+    assert sent[0].startswith("daily ")
+    assert engine.reports.run_due() == []  # remembered: not twice
+    service.deliver_due(sim_clock.timestamp_ns())
+    done = receiver.matching("/api/files.completeUploadExternal")
+    assert len(done) == 1, "the chart went to Slack as one file upload"
+    assert list((engine.home / "reports").glob("daily-*.png"))
+    engine.shutdown()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 from textual.geometry import Region
@@ -34,6 +35,15 @@ def rendered(widget: Widget) -> str:
 
 async def settle(pilot: Pilot[None], seconds: float = 0.35) -> None:
     await pilot.pause(seconds)
+
+
+async def until(pilot: Pilot[None], condition: Callable[[], bool], timeout: float = 5.0) -> bool:
+    """Wait for a panel's next poll instead of guessing how long it takes on a busy box."""
+    waited = 0.0
+    while not condition() and waited < timeout:
+        await pilot.pause(0.05)
+        waited += 0.05
+    return condition()
 
 
 async def test_starts_the_engine_and_renders_the_book() -> None:
@@ -101,15 +111,12 @@ async def test_stale_book_shows_the_indicator() -> None:
         widget = app.query_one("#book", OrderBookWidget)
         assert not widget.has_class("stale")
         fake.set_stale("BTC-USD", "gap at seq 77")
-        await settle(pilot)
-        assert "STALE" in rendered(widget)
+        assert await until(pilot, lambda: "STALE" in rendered(widget))
         assert "gap at seq 77" in rendered(widget)
         assert widget.has_class("stale")
-        status = rendered(app.query_one(StatusBar))
-        assert "BTC-USD ✖" in status
+        assert await until(pilot, lambda: "BTC-USD ✖" in rendered(app.query_one(StatusBar)))
         fake.set_fresh("BTC-USD")
-        await settle(pilot)
-        assert "STALE" not in rendered(widget)
+        assert await until(pilot, lambda: "STALE" not in rendered(widget))
 
 
 async def test_kill_switch_cancel_is_focused_and_enter_does_not_engage() -> None:

@@ -40,7 +40,7 @@ from traider.engine.execution.reconcile import reconcile
 from traider.engine.marketdata.manager import BookManager
 from traider.engine.monitoring.feeds import FeedWatch
 from traider.engine.monitoring.loop_lag import LoopLagMonitor
-from traider.engine.monitoring.wiring import EngineMonitor
+from traider.engine.monitoring.wiring import EngineMonitor, ReportRunner
 from traider.engine.portfolio import Portfolio
 from traider.engine.risk.desk import RiskDesk
 from traider.engine.risk.kill_service import KillSwitchService
@@ -130,6 +130,7 @@ class Engine:
         self.orders.attach(self.venue)
         self.riskdesk = RiskDesk(self)
         self.monitor = EngineMonitor(self)
+        self.reports = ReportRunner(self)
         self.orders.wire_latency = self.monitor.observe_submit_to_wire
         self.strategy = ImbalanceStrategy(config.strategy, self._symbols)
         self.context = EngineStrategyContext(self)
@@ -320,6 +321,7 @@ class Engine:
         self.kill.start_watcher()
         self._tasks = [
             *self.monitor.start(loop),
+            loop.create_task(self.reports.run(), name="reports"),
             loop.create_task(self._market_loop(), name="market"),
             loop.create_task(self.riskdesk.run(), name="risk-refresh"),
             loop.create_task(self.loop_lag.run(), name="loop-lag"),

@@ -180,6 +180,22 @@ class AlertService:
             return False
         return bool(actions)
 
+    def send_message(self, key: str, title: str, text: str) -> bool:
+        """Queue a plain Slack message (a report without a chart); False when Slack is off."""
+        try:
+            with self._lock:
+                now = self.clock.timestamp_ns()
+                payload: dict[str, Any] = {"event": "message", "title": title, "message": text,
+                                           "severity": "INFO", "ts_ns": now, "dedup_key": key}
+                actions = self.policy.on_message(key, payload, now)
+                self._enqueue(actions, now, time.perf_counter_ns())
+            self._wake.set()
+        except Exception:
+            self._enqueue_failures += 1
+            log.exception("alerts: could not queue the message %s", key)
+            return False
+        return bool(actions)
+
     def tick(self, now_ns: int | None = None) -> None:
         """Repeats, escalations, flap summaries, digests: enqueue what is due by now."""
         with self._lock:

@@ -364,7 +364,13 @@ def _ratios(
     report.calmar = perf.calmar_ratio(report.annualised_return, report.drawdown.depth)
 
 
-def send_report(report: Report, alert_service: Any) -> None:
-    """Send the report text and chart through the alerts service. Not wired yet: the
-    lead connects it to the alerts service's API."""
-    raise NotImplementedError("send_report: the alerts service wiring is not done yet")
+def send_report(report: Report, alert_service: Any) -> bool:
+    """Queue the report for Slack through the alert service's durable outbox: the chart as
+    a file upload with the text table as its comment (or just the text without a chart).
+    False when Slack is not enabled (no secret in the environment)."""
+    title = f"traider {report.period} report {report.label}"
+    text = report.to_text()
+    if report.chart_path is not None and report.chart_path.exists():
+        return bool(alert_service.send_file(report.chart_path, title, f"```{text}```"))
+    key = f"report:{report.period}:{report.label}"
+    return bool(alert_service.send_message(key, title, f"```{text}```"))

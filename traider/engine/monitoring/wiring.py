@@ -152,3 +152,49 @@ def _warning(engine: Engine, message: str) -> Alert:
 
     now = engine.clock.timestamp_ns()
     return Alert(now, now, Severity.WARNING, "monitoring", message)
+
+
+class ReportRunner:
+    """The daemon's scheduled reports: built in a worker thread from the journal, sent to
+    Slack through the alert outbox, remembered in the store so nothing is sent twice."""
+
+    CHECK_EVERY_S = 60.0
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self.sent: list[str] = []
+
+    def run_due(self) -> list[str]:
+        """Build and send what is due now (blocking: call it off the loop)."""
+        from traider.engine.analytics.reports import build_report, send_report
+        from traider.engine.analytics.schedule import due_reports
+
+        engine = self._engine
+        cfg = engine.config.reports
+        store = engine.store
+        last = {p: store.get_meta(f"report:{p}:last") for p in ("daily", "weekly")}
+        done = []
+        for due in due_reports(engine.clock.timestamp_ns(), cfg, last):
+            report = build_report(
+                engine.config.sqlite_path,
+                due.period,  # type: ignore[arg-type]
+                due.end_ns,
+                engine.home / "reports",
+            )
+            alerts = engine.monitor.alerts
+            if report.activity and cfg.send_to_slack and alerts is not None:
+                send_report(report, alerts)
+            store.set_meta(due.meta_key, due.label)
+            done.append(f"{due.period} {due.label}")
+        self.sent.extend(done)
+        return done
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                await loop.run_in_executor(None, self.run_due)
+            except Exception as exc:  # a report must never take the engine down
+                log.exception("scheduled report failed")
+                self._engine.bus.publish(_warning(self._engine, f"scheduled report failed: {exc}"))
+            await asyncio.sleep(self.CHECK_EVERY_S)
