@@ -37,10 +37,10 @@ async def settle(pilot: Pilot[None], seconds: float = 0.35) -> None:
     await pilot.pause(seconds)
 
 
-async def until(pilot: Pilot[None], condition: Callable[[], bool], timeout: float = 5.0) -> bool:
+async def until(pilot: Pilot[None], condition: Callable[[], bool], limit_s: float = 5.0) -> bool:
     """Wait for a panel's next poll instead of guessing how long it takes on a busy box."""
     waited = 0.0
-    while not condition() and waited < timeout:
+    while not condition() and waited < limit_s:
         await pilot.pause(0.05)
         waited += 0.05
     return condition()
