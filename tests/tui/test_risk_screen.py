@@ -400,3 +400,18 @@ def test_heatmap_lists_correlated_clusters_with_their_exposure() -> None:
     assert "clusters (|ρ| > 0.70)" in text
     assert "ETH-USD + SOL-USD: net 250.00 USD, gross 250.00 USD" in text
     assert "clusters" not in heatmap_text(FakeEngine.risk_view, limit=0.7).plain
+
+
+async def test_risk_screen_shows_the_health_checks() -> None:
+    fake = FakeEngine()
+    app = TraiderApp(fake)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.pause(0.3)
+        await pilot.press("r")
+        await pilot.pause(0.5)
+        panel = app.screen.query_one("#health")
+        w, h = panel.outer_size
+        text = "\n".join(s.text for s in panel.render_lines(Region(0, 0, w, h)))
+        assert "loop_lag" in text
+        assert "WARN" in text
+        assert "p99 25.0 ms" in text

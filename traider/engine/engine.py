@@ -61,6 +61,7 @@ from traider.sim.market import SimulatedMarket
 
 if TYPE_CHECKING:
     from traider.engine.alerts.service import AlertService
+    from traider.engine.monitoring.health import HealthReport
     from traider.engine.risk.service import RiskService
 
 log = logging.getLogger(__name__)
@@ -526,6 +527,9 @@ class Engine:
 
     def risk(self) -> RiskView:
         return self.riskdesk.view()
+
+    def health(self) -> HealthReport | None:
+        return self.monitor.report if self._running else None
 
     def alerts(self, limit: int) -> list[Alert]:
         return list(self._alerts)[-limit:]

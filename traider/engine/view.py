@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from traider.engine.core.events import Alert, Level, OrderSnapshot, TradeTick
 from traider.engine.core.types import TradingMode
+
+if TYPE_CHECKING:
+    from traider.engine.monitoring.health import HealthReport
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +152,10 @@ class EngineView(Protocol):
 
     def risk(self) -> RiskView:
         """The latest risk refresh (VaR/ES, limit use, correlation, stress); cheap."""
+        ...
+
+    def health(self) -> HealthReport | None:
+        """The latest health evaluation (once a second while running); None before."""
         ...
 
     def engage_kill_switch(self, reason: str, *, flatten: bool, source: str) -> None: ...

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from traider.engine.core.events import Alert, Level, OrderSnapshot, TradeTick
 from traider.engine.core.types import OrderStatus, OrderType, Severity, Side, TradingMode
+from traider.engine.monitoring.health import HealthReport
 from traider.engine.view import (
     BookView,
     EngineStatus,
@@ -251,6 +252,17 @@ class FakeEngine:
 
     def alerts_version(self) -> int:
         return self._alerts_version
+
+    def health(self) -> HealthReport | None:
+        """A fixed report: every check OK but a WARN on the loop lag."""
+        from traider.engine.monitoring.health import Check, HealthLevel, HealthReport
+
+        checks = (
+            Check("kill_switch", HealthLevel.OK, "not engaged", 0.0),
+            Check("feed:BTC-USD", HealthLevel.OK, "ok", 12.0),
+            Check("loop_lag", HealthLevel.WARN, "p99 25.0 ms", 25.0),
+        )
+        return HealthReport(checks=checks, level=HealthLevel.WARN, ts_ns=BASE_TS_NS)
 
     def risk(self) -> RiskView:
         """Fixed, hand-checkable risk numbers; `risk_version` bumps when a test changes them."""

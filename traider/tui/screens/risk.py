@@ -1,4 +1,5 @@
-"""The risk screen: VaR/ES, limit use, the correlation heatmap, stress and recent denials.
+"""The risk screen: VaR/ES, limit use, the correlation heatmap, stress, recent denials and
+the engine's health checks.
 
 A full `Screen` (not a modal) toggled from the main screen with `r` (also "Show risk" in
 the command palette); `escape` or `r` goes back. While it is up, the main screen's panels
@@ -19,6 +20,7 @@ from textual.widgets import Footer
 from traider.engine.view import EngineView
 from traider.tui.widgets.correlation_heatmap import CORRELATION_LIMIT, CorrelationHeatmap
 from traider.tui.widgets.denials import DenialsLog
+from traider.tui.widgets.health_panel import HealthPanel
 from traider.tui.widgets.limit_bars import LimitBars
 from traider.tui.widgets.polling import PollingMixin
 from traider.tui.widgets.risk_panel import RISK_REFRESH_HZ
@@ -70,6 +72,9 @@ class RiskScreen(Screen[None]):
                 denials = DenialsLog(engine, refresh_hz=hz, id="denials")
                 denials.border_title = "Recent denials"
                 yield denials
+                health = HealthPanel(engine, engine.health, refresh_hz=hz, id="health")
+                health.border_title = "Health"
+                yield health
         yield Footer()
 
     def on_screen_resume(self) -> None:
