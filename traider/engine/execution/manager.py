@@ -70,6 +70,10 @@ class OrderManager:
         self.denied = 0
         # seconds from submit() to the request leaving (risk, journal): the metrics hook
         self.wire_latency: Callable[[float], None] | None = None
+        # the last journal transaction's duration: the store-latency health check reads it
+        # instead of making writes of its own
+        self.last_journal_ms: float | None = None
+        self.last_journal_at = 0.0  # time.monotonic() of that write
 
     def attach(self, venue: Venue) -> None:
         """The venue's order events must be routed to `on_venue_event`, not the bus: the
@@ -242,6 +246,7 @@ class OrderManager:
     def _journal(self, event: Event, order: Order, also: Event | None = None) -> bool:
         if not self.store_ok:
             return False
+        started = time.perf_counter()
         try:
             with self.store.transaction():
                 self.store.append(event)
@@ -251,6 +256,8 @@ class OrderManager:
                 if isinstance(event, OrderFilled):
                     self.store.save_positions([self.position_record(event.symbol)])
                     self.store.save_account(self.account_record())
+            self.last_journal_at = time.monotonic()
+            self.last_journal_ms = (self.last_journal_at - started) * 1000
             return True
         except StoreUnavailable as exc:
             self.store_ok = False

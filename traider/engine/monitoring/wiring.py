@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HEALTH_EVERY_S = 1.0
-STORE_PROBE_EVERY = 10  # health rounds between probe writes (each one syncs to disk)
+STORE_PROBE_EVERY = 30  # health rounds between probe writes (each one syncs to disk)
+PROBE_WHEN_IDLE_S = 60.0  # measure real journal writes; probe only when there were none
 
 
 class EngineMonitor:
@@ -70,7 +71,12 @@ class EngineMonitor:
     def evaluate_health(self) -> HealthReport:
         engine = self._engine
         now = engine.clock.timestamp_ns()
-        if self._round % STORE_PROBE_EVERY == 0 and engine.orders.store_ok:
+        orders = engine.orders
+        recent = time.monotonic() - orders.last_journal_at < PROBE_WHEN_IDLE_S
+        if recent and orders.last_journal_ms is not None:
+            self._store_ms, self._store_err = orders.last_journal_ms, ""  # real writes
+        elif self._round % STORE_PROBE_EVERY == 0 and orders.store_ok:
+            # no order traffic to measure: a probe write (it syncs to disk, so rarely)
             self._store_ms, self._store_err = timed_write(
                 lambda: engine.store.set_meta("health_probe", str(now))
             )
