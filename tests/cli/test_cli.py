@@ -167,17 +167,25 @@ def test_health_reports_a_running_engine_and_fails_without_one(traider_home: Pat
                                 stdout=sink, stderr=subprocess.STDOUT, text=True)
     try:
         wait_for_engine(traider_home, proc)
-        time.sleep(2)  # a health round and feeds flowing
-        online = traider("health", "--json")
-        report = json.loads(online.stdout)
+        deadline = time.monotonic() + 15  # wait for a health round with feeds flowing
+        while True:
+            online = traider("health", "--json")
+            report = json.loads(online.stdout)
+            if online.returncode == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.3)
         assert online.returncode == 0, online.stdout
         assert report["level"] in ("OK", "WARN")
         names = {c["name"] for c in report["checks"]}
         assert {"feed:BTC-USD", "store", "loop_lag", "disk", "kill_switch"} <= names
         assert traider("kill", "--reason", "health test").returncode == 0
-        time.sleep(1.5)
-        halted = json.loads(traider("health", "--json").stdout)
-        kill = next(c for c in halted["checks"] if c["name"] == "kill_switch")
+        deadline = time.monotonic() + 15  # health is re-evaluated once a second
+        while True:
+            halted = json.loads(traider("health", "--json").stdout)
+            kill = next(c for c in halted["checks"] if c["name"] == "kill_switch")
+            if kill["level"] == "WARN" or time.monotonic() > deadline:
+                break
+            time.sleep(0.3)
         assert kill["level"] == "WARN"
         assert "health test" in kill["detail"]
     finally:
