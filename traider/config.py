@@ -81,8 +81,8 @@ class StrategyConfig:
     enabled: bool = True
     order_notional_usd: float = 150.0
     imbalance_levels: int = 5
-    entry_imbalance: float = 0.25  # depth imbalance that joins the bid (maker)
-    aggressive_imbalance: float = 0.6  # depth imbalance that takes the offer (taker)
+    entry_imbalance: float = 0.2  # depth imbalance that joins the bid (maker)
+    aggressive_imbalance: float = 0.5  # depth imbalance that takes the offer (taker)
     edge_over_fees_bps: float = 5.0  # expected move must clear fees + spread by this
     max_holding_s: float = 30.0
     cooldown_s: float = 2.0

@@ -13,6 +13,7 @@ BUSY = {
     "strategy.cooldown_s": "0.2",
     "strategy.max_holding_s": "1.5",
     "strategy.entry_imbalance": "0.05",
+    "strategy.aggressive_imbalance": "0.9",  # mostly passive: orders rest at the end
     "strategy.order_notional_usd": "60",
     "risk.max_orders_per_second": "50",
     "risk.daily_loss_limit_pct": "50",
