@@ -68,6 +68,16 @@ class BookStale(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class BookInvalid(Event):
+    """A message failed validation (gap, crossed or locked, absurd price, bad size): the
+    book is not trusted, strategies stop trading the symbol, a snapshot is requested."""
+
+    symbol: str
+    reason: str
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
 class BookResynced(Event):
     symbol: str
     seq: int
