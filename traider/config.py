@@ -35,6 +35,10 @@ class EngineConfig:
     starting_capital_usd: float = 5000.0
     quote_currency: str = "USD"
     epoch: int = 1  # bumped by failover; part of every client order id
+    # your venue fee tier, in basis points of notional (Coinbase Advanced entry tier by
+    # default); the paper venue charges these and strategies' thresholds must clear them
+    maker_fee_bps: float = 40.0
+    taker_fee_bps: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -77,7 +81,7 @@ class SimConfig:
 
 @dataclass(frozen=True)
 class StrategyConfig:
-    name: str = "imbalance"
+    name: str = "imbalance"  # imbalance | orderflow
     enabled: bool = True
     order_notional_usd: float = 150.0
     imbalance_levels: int = 5
@@ -86,6 +90,10 @@ class StrategyConfig:
     edge_over_fees_bps: float = 5.0  # expected move must clear fees + spread by this
     max_holding_s: float = 30.0
     cooldown_s: float = 2.0
+    # orderflow: edge_bps = microprice deviation + ofi_weight_bps x tanh(OFI / its scale)
+    ofi_weight_bps: float = 2.0
+    margin_bps: float = 2.0  # required beyond fees and spread
+    evaluate_every_ms: int = 100
 
 
 @dataclass(frozen=True)
@@ -184,6 +192,14 @@ def _validate(cfg: Config) -> None:
         (e.mode in ("paper", "live"), 'engine.mode must be "paper" or "live"'),
         (bool(e.symbols), "engine.symbols must name at least one symbol"),
         (e.starting_capital_usd > 0, "engine.starting_capital_usd must be > 0"),
+        (
+            0 <= e.maker_fee_bps < 1000 and 0 <= e.taker_fee_bps < 1000,
+            "engine.maker_fee_bps and engine.taker_fee_bps must be in [0, 1000)",
+        ),
+        (
+            cfg.strategy.name in ("imbalance", "orderflow"),
+            'strategy.name must be "imbalance" or "orderflow"',
+        ),
         (cfg.store.backend == "sqlite", 'store.backend must be "sqlite" (postgres: twin issue)'),
         (0 < r.max_position_pct_of_capital <= 100, "risk.max_position_pct_of_capital in (0, 100]"),
         (0 < r.daily_loss_limit_pct <= 100, "risk.daily_loss_limit_pct must be in (0, 100]"),
@@ -211,9 +227,11 @@ def _validate(cfg: Config) -> None:
         (cfg.tui.book_refresh_hz > 0, "tui.book_refresh_hz must be > 0"),
         (cfg.tui.risk_refresh_hz > 0, "tui.risk_refresh_hz must be > 0"),
         (
-            all("=" in k and k.split("=", 1)[0].strip() and k.split("=", 1)[1].strip()
-                for k in cfg.tui.keymap),
-            "tui.keymap entries must be binding_id=keys, e.g. \"kill_switch=ctrl+x\"",
+            all(
+                "=" in k and k.split("=", 1)[0].strip() and k.split("=", 1)[1].strip()
+                for k in cfg.tui.keymap
+            ),
+            'tui.keymap entries must be binding_id=keys, e.g. "kill_switch=ctrl+x"',
         ),
     ]
     checks.extend((False, problem) for problem in cfg.monitoring.problems())

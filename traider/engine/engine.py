@@ -4,6 +4,7 @@ owns its lifecycle. The TUI and the headless daemon only start and stop it."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import time
@@ -37,6 +38,7 @@ from traider.engine.core.types import OrderType, Severity, Side, TimeInForce, Tr
 from traider.engine.execution.manager import VENUE_EVENTS, OrderManager
 from traider.engine.execution.paper import PaperVenue
 from traider.engine.execution.reconcile import reconcile
+from traider.engine.features.microstructure import MicrostructureFeatures
 from traider.engine.marketdata.manager import BookManager
 from traider.engine.monitoring.feeds import FeedWatch
 from traider.engine.monitoring.loop_lag import LoopLagMonitor
@@ -47,8 +49,9 @@ from traider.engine.risk.kill_service import KillSwitchService
 from traider.engine.risk.limits import MarketQuote, PreTradeRisk
 from traider.engine.state.sqlite_store import SQLiteStore
 from traider.engine.state.store import Store, StoreUnavailable
+from traider.engine.strategies.base import Strategy
 from traider.engine.strategies.context import EngineStrategyContext
-from traider.engine.strategies.imbalance import ImbalanceStrategy
+from traider.engine.strategies.factory import build_strategy
 from traider.engine.view import (
     BookView,
     EngineStatus,
@@ -90,7 +93,14 @@ class Engine:
         self.clock = clock or LiveClock()
         self.bus = MessageBus(self.clock)
         self.store: Store = store or SQLiteStore(config.sqlite_path)
-        self.instruments = {s: instrument_for(s) for s in config.engine.symbols}
+        self.instruments = {
+            s: dataclasses.replace(
+                instrument_for(s),
+                maker_fee_rate=Decimal(repr(config.engine.maker_fee_bps)) / 10_000,
+                taker_fee_rate=Decimal(repr(config.engine.taker_fee_bps)) / 10_000,
+            )
+            for s in config.engine.symbols
+        }
         self._symbols = tuple(config.engine.symbols)
         self.portfolio = Portfolio(
             self.instruments, Decimal(str(config.engine.starting_capital_usd))
@@ -133,7 +143,11 @@ class Engine:
         self.monitor = EngineMonitor(self)
         self.reports = ReportRunner(self)
         self.orders.wire_latency = self.monitor.observe_submit_to_wire
-        self.strategy = ImbalanceStrategy(config.strategy, self._symbols)
+        self.features = {
+            s: MicrostructureFeatures(s, tick_size=float(self.instruments[s].tick_size))
+            for s in self._symbols
+        }
+        self.strategy: Strategy = build_strategy(config.strategy, self._symbols, self.features)
         self.context = EngineStrategyContext(self)
         self.loop_lag = LoopLagMonitor()
         self.feed_watch = FeedWatch(config.risk.stale_feed_after_ms * 5)
@@ -178,11 +192,15 @@ class Engine:
         self.bus.publish(self.market.snapshot(symbol))
 
     def _on_book_event(self, event: BookDelta | BookSnapshot) -> None:
+        self.features[event.symbol].on_book(self.books.book(event.symbol), event.ts_event)
         if self.config.strategy.enabled and self._running:
             self.strategy.on_book(event.symbol, event.ts_event)
 
     def _on_trade(self, trade: TradeTick) -> None:
         self._trades.appendleft(trade)
+        features = self.features.get(trade.symbol)
+        if features is not None:
+            features.on_trade(trade)
         self.strategy.on_trade(trade)
 
     def _on_book_stale(self, event: BookStale) -> None:
