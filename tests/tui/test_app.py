@@ -349,3 +349,22 @@ def test_bad_keymap_entry_names_the_fix() -> None:
         "kill_switch": "ctrl+x", "risk_screen": "f2"}
     with pytest.raises(ValueError, match="binding_id=keys"):
         parse_keymap(("kill_switch",))
+
+
+async def test_micro_panel_follows_the_book_symbol_and_draws_ofi() -> None:
+    from traider.tui.widgets.micro_panel import MicroPanel, sparkline
+
+    assert sparkline([-1.0, 0.0, 1.0]) == "▁▅█"[0] + sparkline([0.0]) + "█"
+    fake = FakeEngine()
+    app = TraiderApp(fake)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        panel = app.query_one("#micro", MicroPanel)
+        assert await until(pilot, lambda: "microprice" in rendered(panel))
+        assert "+0.25 bps" in rendered(panel)
+        for _ in range(5):
+            fake.tick()
+            await settle(pilot, 0.3)
+        assert any(block in rendered(panel) for block in "▁▂▃▄▅▆▇█"), rendered(panel)
+        await pilot.press("right_square_bracket")
+        assert panel.symbol == fake.symbols[1]

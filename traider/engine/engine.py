@@ -64,6 +64,7 @@ from traider.sim.market import SimulatedMarket
 
 if TYPE_CHECKING:
     from traider.engine.alerts.service import AlertService
+    from traider.engine.features.microstructure import FeatureVector
     from traider.engine.monitoring.health import HealthReport
     from traider.engine.risk.service import RiskService
 
@@ -143,11 +144,13 @@ class Engine:
         self.monitor = EngineMonitor(self)
         self.reports = ReportRunner(self)
         self.orders.wire_latency = self.monitor.observe_submit_to_wire
-        self.features = {
+        self.features_by_symbol = {
             s: MicrostructureFeatures(s, tick_size=float(self.instruments[s].tick_size))
             for s in self._symbols
         }
-        self.strategy: Strategy = build_strategy(config.strategy, self._symbols, self.features)
+        self.strategy: Strategy = build_strategy(
+            config.strategy, self._symbols, self.features_by_symbol
+        )
         self.context = EngineStrategyContext(self)
         self.loop_lag = LoopLagMonitor()
         self.feed_watch = FeedWatch(config.risk.stale_feed_after_ms * 5)
@@ -192,13 +195,13 @@ class Engine:
         self.bus.publish(self.market.snapshot(symbol))
 
     def _on_book_event(self, event: BookDelta | BookSnapshot) -> None:
-        self.features[event.symbol].on_book(self.books.book(event.symbol), event.ts_event)
+        self.features_by_symbol[event.symbol].on_book(self.books.book(event.symbol), event.ts_event)
         if self.config.strategy.enabled and self._running:
             self.strategy.on_book(event.symbol, event.ts_event)
 
     def _on_trade(self, trade: TradeTick) -> None:
         self._trades.appendleft(trade)
-        features = self.features.get(trade.symbol)
+        features = self.features_by_symbol.get(trade.symbol)
         if features is not None:
             features.on_trade(trade)
         self.strategy.on_trade(trade)
@@ -545,6 +548,10 @@ class Engine:
 
     def risk(self) -> RiskView:
         return self.riskdesk.view()
+
+    def features(self, symbol: str) -> FeatureVector | None:
+        features = self.features_by_symbol.get(symbol)
+        return features.vector() if features is not None else None
 
     def health(self) -> HealthReport | None:
         return self.monitor.report if self._running else None

@@ -15,6 +15,7 @@ from traider.engine.core.events import Alert, Level, OrderSnapshot, TradeTick
 from traider.engine.core.types import TradingMode
 
 if TYPE_CHECKING:
+    from traider.engine.features.microstructure import FeatureVector
     from traider.engine.monitoring.health import HealthReport
 
 
@@ -152,6 +153,10 @@ class EngineView(Protocol):
 
     def risk(self) -> RiskView:
         """The latest risk refresh (VaR/ES, limit use, correlation, stress); cheap."""
+        ...
+
+    def features(self, symbol: str) -> FeatureVector | None:
+        """Microstructure features of `symbol` as of its last book update."""
         ...
 
     def health(self) -> HealthReport | None:

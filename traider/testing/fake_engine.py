@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from traider.engine.core.events import Alert, Level, OrderSnapshot, TradeTick
 from traider.engine.core.types import OrderStatus, OrderType, Severity, Side, TradingMode
+from traider.engine.features.microstructure import FeatureVector
 from traider.engine.monitoring.health import HealthReport
 from traider.engine.view import (
     BookView,
@@ -252,6 +253,36 @@ class FakeEngine:
 
     def alerts_version(self) -> int:
         return self._alerts_version
+
+    def features(self, symbol: str) -> FeatureVector | None:
+        """Hand-checkable features that move with `tick()`."""
+        from traider.engine.features.microstructure import FeatureVector
+
+        mk = self._markets.get(symbol)
+        if mk is None:
+            return None
+        mid = mk.mid
+        return FeatureVector(
+            symbol,
+            BASE_TS_NS + self.ticks,
+            True,
+            1.0,
+            float(self.ticks % 5 - 2),
+            (0.0,) * 10,
+            0.2,
+            0.1,
+            0.05,
+            1.5,
+            mid,
+            mid + 0.1,
+            mid + 0.05,
+            0.25,
+            True,
+            (1.0, 2.0, 3.0),
+            0.0,
+            0.0,
+            0.0,
+        )
 
     def health(self) -> HealthReport | None:
         """A fixed report: every check OK but a WARN on the loop lag."""

@@ -27,6 +27,7 @@ from traider.tui.screens.kill_switch import KillSwitchScreen
 from traider.tui.screens.risk import RiskScreen
 from traider.tui.widgets.alerts_log import AlertsLog
 from traider.tui.widgets.correlation_heatmap import CORRELATION_LIMIT
+from traider.tui.widgets.micro_panel import MicroPanel
 from traider.tui.widgets.order_book import OrderBookWidget
 from traider.tui.widgets.orders import OrdersTable
 from traider.tui.widgets.pnl import PnlPanel
@@ -122,6 +123,9 @@ class TraiderApp(App[None]):
                 tape = TradesTape(engine, refresh_hz=book_hz / 2, id="trades")
                 tape.border_title = "Trades"
                 yield tape
+                micro = MicroPanel(engine, first, id="micro")
+                micro.border_title = "Microstructure"
+                yield micro
                 pnl = PnlPanel(engine, refresh_hz=tables_hz, id="pnl")
                 pnl.border_title = "P&L"
                 yield pnl
@@ -197,6 +201,7 @@ class TraiderApp(App[None]):
         if 0 <= index < len(self._symbols):
             self._symbol_index = index
             self.query_one("#book", OrderBookWidget).symbol = self._symbols[index]
+            self.query_one("#micro", MicroPanel).symbol = self._symbols[index]
 
     def action_cycle_symbol(self, step: int) -> None:
         if self._symbols:
