@@ -38,6 +38,7 @@ def _register_subcommands() -> None:
 
     app.add_typer(report_app, name="report")
     import traider.cli_ops  # noqa: F401  (adds `health` and `alerts`)
+    import traider.cli_replay  # noqa: F401  (adds `record`, `replay`, `record-bitstamp`)
 
 ConfigOpt = Annotated[
     Path | None,

@@ -72,6 +72,7 @@ log = logging.getLogger(__name__)
 
 RISK_MONITOR_INTERVAL_S = 0.25
 EQUITY_RECORD_EVERY_NS = 60 * NANOS_PER_SECOND
+LATENCY_SAMPLE_EVERY = 8  # book-to-strategy latency: every 8th delta (observing costs 1.5 us)
 SAVE_MARKS_EVERY_TICKS = 20  # every 5 s
 
 
@@ -155,6 +156,7 @@ class Engine:
         self.loop_lag = LoopLagMonitor()
         self.feed_watch = FeedWatch(config.risk.stale_feed_after_ms * 5)
         self._equity_recorded_ns = 0
+        self._deltas_seen = 0
         self._trades: deque[TradeTick] = deque(maxlen=200)
         self._alerts: deque[Alert] = deque(maxlen=500)
         self._alerts_version = 0
@@ -185,7 +187,11 @@ class Engine:
         if isinstance(event, VENUE_EVENTS):
             self.orders.on_venue_event(event)  # journaled first, then published
         elif isinstance(event, BookDelta) and not self.bus.is_dispatching:
-            started = time.perf_counter()  # delta in -> book -> strategy done
+            self._deltas_seen += 1
+            if self._deltas_seen % LATENCY_SAMPLE_EVERY:
+                self.bus.publish(event)
+                return
+            started = time.perf_counter()  # delta in -> book -> features -> strategy done
             self.bus.publish(event)
             self.monitor.observe_book_to_strategy(started)
         else:

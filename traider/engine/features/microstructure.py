@@ -94,6 +94,8 @@ class MicrostructureFeatures:
     __slots__ = (
         "_ak",
         "_as",
+        "_asks_ref",
+        "_impact_stale",
         "_based",
         "_bk",
         "_book_events",
@@ -191,6 +193,8 @@ class MicrostructureFeatures:
         self._vol_sum = 0.0
         self._vol_start: int | None = None
         self._impact_avg = [0.0] * len(self._impact_sizes)
+        self._impact_stale = False
+        self._asks_ref: tuple[list[float], list[float]] = ([], [])
         self._impact_depth = 0  # ask levels the last walk looked at
         self._impact_order = sorted(
             range(len(self._impact_sizes)), key=self._impact_sizes.__getitem__
@@ -259,9 +263,11 @@ class MicrostructureFeatures:
             self._kyle_open = False
         else:
             self._ofi(bk, bs, ak, as_)
-        # the walk depends only on the asks it looked at: redo it if they may have changed
+        # the walk depends only on the asks it looked at: redo it (lazily, in `vector()`,
+        # which runs far less often than book updates) if they may have changed
         if resync or ak != self._ak or as_ != self._as:
-            self._walk_asks(akeys, asizes)
+            self._impact_stale = True
+        self._asks_ref = (akeys, asizes)
         self._bk, self._bs, self._ak, self._as = bk, bs, ak, as_
         # mid-dependent state
         pa = ak[0]
@@ -326,6 +332,11 @@ class MicrostructureFeatures:
         cached = self._cached
         if cached is not None:
             return cached
+        if self._impact_stale:
+            # the book's own lists: `on_book` runs after every update, so they still hold
+            # the state of the last event
+            self._walk_asks(*self._asks_ref)
+            self._impact_stale = False
         bs, as_ = self._bs, self._as
         mid = self._mid
         b1, a1 = bs[0], as_[0]

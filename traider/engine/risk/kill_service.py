@@ -141,7 +141,7 @@ class KillSwitchService:
 
     def poll(self) -> None:
         """Called on the loop: finish engaging when the flag file appeared."""
-        if self.state.engaged:
+        if self.state.engaged or not self.flag.path.exists():  # a stat, not an open
             return
         from_file = self.flag.read()
         if from_file is not None:
