@@ -37,7 +37,7 @@ def _register_subcommands() -> None:
     from traider.cli_report import report_app
 
     app.add_typer(report_app, name="report")
-    import traider.cli_ops  # noqa: F401  (adds `health` and `alerts`)
+    import traider.cli_ops
     import traider.cli_replay  # noqa: F401  (adds `record`, `replay`, `record-bitstamp`)
 
 ConfigOpt = Annotated[

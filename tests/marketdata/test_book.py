@@ -231,6 +231,7 @@ def test_wrong_symbol_is_a_programming_error() -> None:
 # --- property tests against a naive reference -----------------------------------------------
 
 PIVOT = 1000  # in ticks; bids strictly below, asks strictly above -> never crossed
+SPAN = 400  # ticks either side: prices 300..700, well inside the default 10x price band
 TICK = 0.5
 
 
@@ -271,8 +272,8 @@ sizes = st.one_of(
     st.just(0.0),
     st.floats(min_value=0.001, max_value=1e6, allow_nan=False, allow_infinity=False),
 )
-bid_prices = st.integers(min_value=1, max_value=PIVOT - 1).map(lambda t: t * TICK)
-ask_prices = st.integers(min_value=PIVOT + 1, max_value=2 * PIVOT).map(lambda t: t * TICK)
+bid_prices = st.integers(min_value=PIVOT - SPAN, max_value=PIVOT - 1).map(lambda t: t * TICK)
+ask_prices = st.integers(min_value=PIVOT + 1, max_value=PIVOT + SPAN).map(lambda t: t * TICK)
 pos_sizes = st.floats(min_value=0.001, max_value=1e6, allow_nan=False, allow_infinity=False)
 valid_deltas = st.one_of(
     st.tuples(st.just(BID), bid_prices, sizes),
@@ -327,7 +328,7 @@ def test_valid_deltas_match_reference(
     assert book.version == 1 + len(deltas)
 
 
-any_prices = st.integers(min_value=1, max_value=2 * PIVOT).map(lambda t: t * TICK)
+any_prices = st.integers(min_value=PIVOT - SPAN, max_value=PIVOT + SPAN).map(lambda t: t * TICK)
 
 
 @settings(max_examples=200, deadline=None)
@@ -360,3 +361,136 @@ def test_crossing_deltas_refused_and_resync_recovers(
         else:
             ref.apply(side, price, size)
         assert_matches(book, ref)
+
+
+# --- locked books and absurd prices (price band) -------------------------------------------
+
+
+@pytest.mark.parametrize(("side", "price"), [(BID, 101.0), (ASK, 99.0)])
+def test_locked_update_is_refused_like_crossed(side: BookSide, price: float) -> None:
+    book = make_book()  # best bid 99, best ask 101
+    assert not book.apply_delta(delta(101, side, price, 1.0))
+    assert book.stale
+    assert book.stale_reason.startswith("crossed: ")
+    assert book.stale_reason.endswith("(locked)")
+
+
+def test_locked_snapshot_is_refused() -> None:
+    book = L2Book(SYM)
+    book.apply_snapshot(snap(1, [(100.0, 1.0)], [(100.0, 2.0)]))
+    assert book.stale
+    assert not book.has_snapshot
+    assert book.stale_reason.startswith("crossed snapshot seq 1")
+    assert book.stale_reason.endswith("(locked)")
+
+
+@pytest.mark.parametrize(
+    ("side", "price"),
+    [
+        (ASK, 999999999.0),  # the Bitstamp placeholder
+        (ASK, 1000.01),  # just above 10x mid (mid = 100)
+        (BID, 9.99),  # just below mid / 10
+        (BID, 0.01),
+    ],
+)
+def test_absurd_new_level_marks_stale(side: BookSide, price: float) -> None:
+    book = L2Book(SYM)
+    book.apply_snapshot(snap(100, [(99.0, 1.0)], [(101.0, 1.0)]))
+    before = (book.top(10), book.seq, book.version)
+    assert not book.apply_delta(delta(101, side, price, 1.0))
+    assert book.stale
+    assert book.stale_reason.startswith("absurd price: ")
+    assert "at seq 101" in book.stale_reason
+    assert (book.top(10), book.seq, book.version) == before
+
+
+@pytest.mark.parametrize(("side", "price"), [(ASK, 1000.0), (BID, 10.0), (ASK, 500.0)])
+def test_price_band_edges_are_accepted(side: BookSide, price: float) -> None:
+    book = L2Book(SYM)
+    book.apply_snapshot(snap(100, [(99.0, 1.0)], [(101.0, 1.0)]))  # mid 100
+    assert book.apply_delta(delta(101, side, price, 1.0))
+    assert not book.stale
+
+
+def test_absurd_check_only_for_new_levels() -> None:
+    book = L2Book(SYM)
+    book.apply_snapshot(snap(100, [(99.0, 1.0), (20.0, 1.0)], [(101.0, 1.0)]))
+    # the mid moves up to ~300: the old 20.0 bid is now below mid / 10, but changing or
+    # deleting an existing level is not checked, nor is deleting an absent absurd level
+    assert book.apply_delta(delta(101, ASK, 101.0, 0.0))
+    assert book.apply_delta(delta(102, ASK, 499.0, 1.0))  # ref: best bid 99 (no asks)
+    assert book.apply_delta(delta(103, BID, 20.0, 5.0))
+    assert book.apply_delta(delta(104, ASK, 999999999.0, 0.0))
+    assert book.apply_delta(delta(105, BID, 20.0, 0.0))
+    assert not book.stale
+    assert book.top(10) == ([(99.0, 1.0)], [(499.0, 1.0)])
+
+
+def test_one_sided_and_empty_books_reference() -> None:
+    # bids only: the reference is the best bid, both ways
+    book = L2Book(SYM)
+    book.apply_snapshot(snap(1, [(100.0, 1.0)], []))
+    assert book.apply_delta(delta(2, ASK, 1000.0, 1.0))
+    assert book.apply_delta(delta(3, ASK, 1000.0, 0.0))
+    assert book.apply_delta(delta(4, BID, 10.0, 1.0))
+    assert not book.apply_delta(delta(5, BID, 1000.5, 1.0))  # a bid 10x above the best bid
+    assert book.stale_reason.startswith("absurd price: bid 1000.5")
+    # asks only: the reference is the best ask
+    book = L2Book(SYM)
+    book.apply_snapshot(snap(1, [], [(100.0, 1.0)]))
+    assert not book.apply_delta(delta(2, BID, 9.0, 1.0))
+    assert book.stale_reason.startswith("absurd price: bid 9.0")
+    # an empty book takes any positive finite price, then judges the next against it
+    book = L2Book(SYM)
+    book.apply_snapshot(snap(1, [], []))
+    assert book.apply_delta(delta(2, ASK, 999999999.0, 1.0))
+    assert book.apply_delta(delta(3, ASK, 999999999.0, 0.0))
+    assert book.apply_delta(delta(4, BID, 78000.0, 1.0))
+    assert not book.apply_delta(delta(5, ASK, 999999999.0, 1.0))
+    assert book.stale
+
+
+@pytest.mark.parametrize(
+    ("bids", "asks"),
+    [
+        ([(99.0, 1.0)], [(101.0, 1.0), (999999999.0, 1.0)]),
+        ([(99.0, 1.0), (5.0, 1.0)], [(101.0, 1.0)]),
+        ([(99.0, 1.0), (5.0, 1.0)], []),
+        ([], [(101.0, 1.0), (2000.0, 1.0)]),
+        ([(1e9, 1.0)], [(1e9 + 1, 1.0), (1.0, 1.0)]),  # absurd best bid drags the mid
+    ],
+)
+def test_absurd_snapshot_leaves_book_stale_and_empty(
+    bids: list[tuple[float, float]], asks: list[tuple[float, float]]
+) -> None:
+    book = make_book()
+    book.apply_snapshot(snap(200, bids, asks))
+    assert book.stale
+    assert not book.has_snapshot
+    assert book.stale_reason.startswith(("absurd snapshot seq 200", "crossed snapshot seq 200"))
+    assert book.level_count(BID) == book.level_count(ASK) == 0
+
+
+def test_snapshot_band_edges_and_zero_size_absurd_level() -> None:
+    book = L2Book(SYM)
+    book.apply_snapshot(snap(1, [(99.0, 1.0), (10.0, 1.0)], [(101.0, 1.0), (1000.0, 1.0)]))
+    assert not book.stale
+    # a zero-size level is dropped before the checks, whatever its price
+    book.apply_snapshot(snap(2, [(99.0, 1.0)], [(101.0, 1.0), (999999999.0, 0.0)]))
+    assert not book.stale
+    assert book.level_count(ASK) == 1
+
+
+def test_price_band_is_configurable() -> None:
+    wide = L2Book(SYM, price_band=math.inf)
+    wide.apply_snapshot(snap(1, [(1.0, 1.0)], [(999999999.0, 1.0)]))
+    assert not wide.stale
+    assert wide.apply_delta(delta(2, BID, 1e-9, 1.0))
+    assert wide.price_band == math.inf
+    tight = L2Book(SYM, price_band=2.0)
+    tight.apply_snapshot(snap(1, [(99.0, 1.0)], [(101.0, 1.0)]))
+    assert tight.apply_delta(delta(2, ASK, 200.0, 1.0))
+    assert not tight.apply_delta(delta(3, ASK, 200.5, 1.0))
+    for bad in (1.0, 1.5, 0.0, -3.0, math.nan):
+        with pytest.raises(ValueError, match="price_band"):
+            L2Book(SYM, price_band=bad)

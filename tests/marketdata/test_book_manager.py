@@ -5,6 +5,7 @@ from traider.engine.core.clock import NANOS_PER_SECOND, SimClock
 from traider.engine.core.events import (
     Alert,
     BookDelta,
+    BookInvalid,
     BookResynced,
     BookSnapshot,
     BookStale,
@@ -26,6 +27,7 @@ class Harness:
         self.requests: list[str] = []
         self.events: list[Event] = []
         self.bus.subscribe(BookStale, self.events.append)
+        self.bus.subscribe(BookInvalid, self.events.append)
         self.bus.subscribe(BookResynced, self.events.append)
         self.bus.subscribe(Alert, self.events.append)
         self.mgr = BookManager(self.bus, self.clock, symbols, self.requests.append)
@@ -228,3 +230,115 @@ def test_request_callback_that_publishes_snapshot_inline() -> None:
     assert mgr.is_tradeable(BTC)
     assert mgr.book(BTC).seq == 20
     assert mgr.resync_count(BTC) == 1
+
+
+# --- BookInvalid and resync metrics --------------------------------------------------------
+
+
+def test_invalid_delta_publishes_book_invalid_then_stale_once() -> None:
+    h = Harness()
+    h.snapshot(10)
+    h.delta(11, ASK, 999999999.0, 0.5)  # the Bitstamp placeholder
+    assert not h.mgr.is_tradeable(BTC)
+    assert [type(e) for e in h.events] == [BookInvalid, BookStale]
+    inv, stale = h.events
+    assert isinstance(inv, BookInvalid)
+    assert isinstance(stale, BookStale)
+    assert (inv.symbol, inv.seq) == (BTC, 11)
+    assert inv.reason == stale.reason
+    assert inv.reason.startswith("absurd price: ask 999999999.0")
+    assert h.requests == [BTC]
+    # the rest of the incident publishes nothing more, a bad snapshot included
+    h.delta(12, BID, 99.5, 1.0)
+    h.delta(20, BID, 99.5, 1.0)
+    h.snapshot(21, bid=100.0, ask=100.0)  # locked
+    assert not h.mgr.is_tradeable(BTC)
+    assert len(h.of(BookInvalid)) == 1
+    assert len(h.of(BookStale)) == 1
+    assert h.requests == [BTC, BTC]
+    h.snapshot(22)
+    assert h.mgr.is_tradeable(BTC)
+    assert [type(e) for e in h.events] == [BookInvalid, BookStale, BookResynced]
+
+
+def test_gap_and_invalid_snapshot_publish_book_invalid_with_seq() -> None:
+    h = Harness()
+    h.snapshot(1)
+    h.delta(4, BID, 99.0, 1.0)
+    inv = h.of(BookInvalid)
+    assert len(inv) == 1
+    assert isinstance(inv[0], BookInvalid)
+    assert inv[0].seq == 4
+    assert inv[0].reason == "gap: expected seq 2, got 4"
+    # a first snapshot that is itself invalid: an incident, with the snapshot's seq
+    h2 = Harness()
+    h2.snapshot(7, bid=99.0, ask=99.0)
+    inv2 = h2.of(BookInvalid)
+    assert len(inv2) == 1
+    assert isinstance(inv2[0], BookInvalid)
+    assert inv2[0].seq == 7
+    assert inv2[0].reason.startswith("crossed snapshot seq 7")
+
+
+def test_invalidate_from_outside_is_stale_but_not_invalid() -> None:
+    h = Harness()
+    h.snapshot(1)
+    h.mgr.invalidate(BTC, "feed disconnected")
+    assert h.of(BookInvalid) == []
+    assert len(h.of(BookStale)) == 1
+    assert h.mgr.resync_stats(BTC).invalid_count == 0
+
+
+def test_resync_stats_measure_stale_to_resynced() -> None:
+    h = Harness()
+    stats = h.mgr.resync_stats(BTC)
+    assert stats.resync_count == 0
+    assert stats.last_resync_ns is None
+    assert stats.max_resync_ns is None
+    assert stats.mean_resync_ns is None
+    assert stats.recent_ns == ()
+    assert stats.stale_since_ns is None
+    assert h.mgr.last_resync_ns(BTC) is None
+
+    h.clock.advance(1_000)
+    h.snapshot(1)  # the first snapshot is not a resync
+    assert h.mgr.resync_stats(BTC).resync_count == 0
+
+    h.delta(3, BID, 99.0, 1.0)  # gap
+    t_stale = h.clock.timestamp_ns()
+    assert h.mgr.resync_stats(BTC).stale_since_ns == t_stale
+    h.clock.advance(250_000)
+    h.delta(4, BID, 99.0, 1.0)
+    h.clock.advance(750_000)
+    h.snapshot(5)
+    stats = h.mgr.resync_stats(BTC)
+    assert stats.resync_count == 1 == h.mgr.resync_count(BTC)
+    assert stats.last_resync_ns == 1_000_000 == h.mgr.last_resync_ns(BTC)
+    assert stats.max_resync_ns == 1_000_000
+    assert stats.recent_ns == (1_000_000,)
+    assert stats.invalid_count == 1
+    assert stats.stale_since_ns is None
+
+    h.clock.advance(10)
+    h.mgr.invalidate(BTC, "feed disconnected")
+    h.clock.advance(300_000)
+    h.snapshot(9)
+    stats = h.mgr.resync_stats(BTC)
+    assert stats.resync_count == 2
+    assert stats.last_resync_ns == 300_000
+    assert stats.max_resync_ns == 1_000_000
+    assert stats.total_resync_ns == 1_300_000
+    assert stats.mean_resync_ns == 650_000
+    assert stats.recent_ns == (1_000_000, 300_000)
+    assert stats.invalid_count == 1
+    assert h.mgr.resync_stats(ETH).resync_count == 0
+
+
+def test_price_band_passed_to_books() -> None:
+    clock = SimClock()
+    bus = MessageBus(clock)
+    mgr = BookManager(bus, clock, [BTC], lambda s: None, price_band=1e12)
+    assert mgr.book(BTC).price_band == 1e12
+    now = clock.timestamp_ns()
+    bus.publish(BookSnapshot(now, now, BTC, 1, ((1.0, 1.0),), ((999999999.0, 1.0),)))
+    assert mgr.is_tradeable(BTC)

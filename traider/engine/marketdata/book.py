@@ -14,7 +14,15 @@ snapshot):
 * deltas must carry strictly consecutive `seq` numbers; an old or duplicate one is ignored
   silently, a jump ahead is a gap;
 * a price must be finite and positive, a size finite and non-negative (0 deletes a level);
-* an update that would leave best bid >= best ask is refused and not applied.
+* an update that would leave best bid >= best ask (crossed, or locked at equal prices) is
+  refused and not applied;
+* a new level's price must lie within `price_band` (>= 2) of the book (default 10:
+  between 0.1x and 10x the reference, which is the mid, or the best price of the only
+  non-empty side; an empty book accepts any positive finite price). This catches
+  placeholders such as the 999999999 prices some venues publish. Only a delta that
+  *creates* a level is checked: a level already in the book passed the check when it was
+  created, and a delete of a level that is not there is a harmless no-op whatever its
+  price. Snapshots are checked the same way around their own mid.
 
 A new book has no snapshot and is stale ("no snapshot") until the first one arrives.
 """
@@ -37,6 +45,9 @@ class L2Book:
     __slots__ = (
         "_ask_keys",
         "_ask_sizes",
+        "_band",
+        "_band2",
+        "_band_lo",
         "_bid_keys",
         "_bid_sizes",
         "_has_snapshot",
@@ -47,8 +58,13 @@ class L2Book:
         "_version",
     )
 
-    def __init__(self, symbol: str) -> None:
+    def __init__(self, symbol: str, *, price_band: float = 10.0) -> None:
+        if not price_band >= 2.0:  # also refuses NaN; inf disables the check
+            raise ValueError(f"price_band must be >= 2, got {price_band!r}")
         self._symbol = symbol
+        self._band = price_band
+        self._band2 = 2.0 * price_band
+        self._band_lo = 1.0 / price_band
         self._seq = -1
         self._stale = True
         self._stale_reason = "no snapshot"
@@ -71,6 +87,11 @@ class L2Book:
     def seq(self) -> int:
         """Sequence number of the last snapshot or delta applied (-1 before any)."""
         return self._seq
+
+    @property
+    def price_band(self) -> float:
+        """Allowed factor between a new level's price and the book's reference price."""
+        return self._band
 
     @property
     def stale(self) -> bool:
@@ -116,8 +137,11 @@ class L2Book:
             if bid_prices and ask_prices and bid_prices[0] >= ask_prices[0]:
                 problem = (
                     f"crossed snapshot seq {snap.seq}: bid {bid_prices[0]} >= ask {ask_prices[0]}"
+                    + (" (locked)" if bid_prices[0] == ask_prices[0] else "")
                 )
             else:
+                problem = self._absurd_snapshot(snap.seq, bid_prices, ask_prices)
+            if not problem:
                 self._bid_keys = [-p for p in bid_prices]
                 self._bid_sizes = [bids[p] for p in bid_prices]
                 self._ask_keys = ask_prices
@@ -164,12 +188,22 @@ class L2Book:
                     self._bid_sizes[i] = size
             elif size != 0.0:  # a new level: the only kind of update that can cross
                 ask_keys = self._ask_keys
-                if ask_keys and price >= ask_keys[0]:
-                    self._stale = True
-                    self._stale_reason = (
-                        f"crossed: bid {price} >= best ask {ask_keys[0]} at seq {seq}"
-                    )
-                    return False
+                if ask_keys:
+                    best = ask_keys[0]
+                    if price >= best:
+                        return self._refuse(
+                            f"crossed: bid {price} >= best ask {best} at seq {seq}"
+                            + (" (locked)" if price == best else "")
+                        )
+                    # twice the reference (the mid, or the best ask on a bid-less book);
+                    # below the best ask a bid can only be absurdly low (band >= 2)
+                    ref2 = best - keys[0] if keys else best + best
+                    if price * self._band2 < ref2:
+                        return self._refuse(self._absurd_reason("bid", price, ref2, seq))
+                elif keys:  # bids only: both ways around the best bid
+                    ref2 = -2.0 * keys[0]
+                    if not (ref2 <= price * self._band2 and price + price <= ref2 * self._band):
+                        return self._refuse(self._absurd_reason("bid", price, ref2, seq))
                 keys.insert(i, key)
                 self._bid_sizes.insert(i, size)
         elif side is _ASK:
@@ -183,12 +217,22 @@ class L2Book:
                     self._ask_sizes[i] = size
             elif size != 0.0:
                 bid_keys = self._bid_keys
-                if bid_keys and price <= -bid_keys[0]:
-                    self._stale = True
-                    self._stale_reason = (
-                        f"crossed: ask {price} <= best bid {-bid_keys[0]} at seq {seq}"
-                    )
-                    return False
+                if bid_keys:
+                    best = -bid_keys[0]
+                    if price <= best:
+                        return self._refuse(
+                            f"crossed: ask {price} <= best bid {best} at seq {seq}"
+                            + (" (locked)" if price == best else "")
+                        )
+                    ref2 = keys[0] + best if keys else best + best
+                elif keys:
+                    ref2 = keys[0] + keys[0]
+                else:
+                    ref2 = 0.0  # empty book: any positive finite price goes
+                if ref2 and not (
+                    ref2 <= price * self._band2 and price + price <= ref2 * self._band
+                ):
+                    return self._refuse(self._absurd_reason("ask", price, ref2, seq))
                 keys.insert(i, price)
                 self._ask_sizes.insert(i, size)
         else:
@@ -198,6 +242,45 @@ class L2Book:
         self._seq = seq
         self._version += 1
         return True
+
+    def _refuse(self, reason: str) -> bool:
+        """Mark the book stale for a refused delta; returns False for `apply_delta`."""
+        self._stale = True
+        self._stale_reason = reason
+        return False
+
+    def _absurd_reason(self, side: str, price: float, ref2: float, seq: int) -> str:
+        ref = ref2 * 0.5
+        return (
+            f"absurd price: {side} {price} outside [{ref * self._band_lo:.10g}, "
+            f"{ref * self._band:.10g}] around {ref:.10g} at seq {seq}"
+        )
+
+    def _absurd_snapshot(self, seq: int, bid_prices: list[float], ask_prices: list[float]) -> str:
+        """A problem description if a (sorted, uncrossed) snapshot has an absurd level."""
+        if bid_prices and ask_prices:
+            ref2 = bid_prices[0] + ask_prices[0]
+            low, high = bid_prices[-1], ask_prices[-1]
+        elif bid_prices:
+            ref2 = bid_prices[0] + bid_prices[0]
+            low, high = bid_prices[-1], bid_prices[0]
+        elif ask_prices:
+            ref2 = ask_prices[0] + ask_prices[0]
+            low, high = ask_prices[0], ask_prices[-1]
+        else:
+            return ""
+        # the same arithmetic as apply_delta, so both agree at the band's edges
+        if low * self._band2 < ref2:
+            worst = low
+        elif high + high > ref2 * self._band:
+            worst = high
+        else:
+            return ""
+        ref = ref2 * 0.5
+        return (
+            f"absurd snapshot seq {seq}: price {worst} outside [{ref * self._band_lo:.10g}, "
+            f"{ref * self._band:.10g}] around {ref:.10g}"
+        )
 
     # --- reads ----------------------------------------------------------------------------
 
