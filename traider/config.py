@@ -81,7 +81,7 @@ class SimConfig:
 
 @dataclass(frozen=True)
 class StrategyConfig:
-    name: str = "imbalance"  # imbalance | orderflow
+    name: str = "imbalance"  # imbalance | orderflow | random (a baseline)
     enabled: bool = True
     order_notional_usd: float = 150.0
     imbalance_levels: int = 5
@@ -197,8 +197,8 @@ def _validate(cfg: Config) -> None:
             "engine.maker_fee_bps and engine.taker_fee_bps must be in [0, 1000)",
         ),
         (
-            cfg.strategy.name in ("imbalance", "orderflow"),
-            'strategy.name must be "imbalance" or "orderflow"',
+            cfg.strategy.name in ("imbalance", "orderflow", "random"),
+            'strategy.name must be "imbalance", "orderflow" or "random"',
         ),
         (cfg.store.backend == "sqlite", 'store.backend must be "sqlite" (postgres: twin issue)'),
         (0 < r.max_position_pct_of_capital <= 100, "risk.max_position_pct_of_capital in (0, 100]"),

@@ -50,7 +50,7 @@ from traider.engine.core.events import (
     SubmitOrder,
     TradeTick,
 )
-from traider.engine.core.instruments import Instrument, instrument_for
+from traider.engine.core.instruments import Instrument, instrument_for, with_fee_tier
 from traider.engine.core.types import BookSide, Liquidity, OrderType, Side, TimeInForce
 from traider.engine.marketdata.book import L2Book
 from traider.engine.marketdata.recording import read_recording, recording_info
@@ -427,7 +427,9 @@ def replay(
     config = with_symbols(config, symbols)
     start = int(info["first_ts_recv"])
     clock = SimClock(start)
-    market = RecordedMarket(read_recording(path), [instrument_for(s) for s in symbols], clock)
+    fees = config.engine.maker_fee_bps, config.engine.taker_fee_bps
+    instruments = [with_fee_tier(instrument_for(s), *fees) for s in symbols]
+    market = RecordedMarket(read_recording(path), instruments, clock)
     # PaperVenue is typed for SimulatedMarket; RecordedMarket has the methods it calls
     venue = PaperVenue(cast(SimulatedMarket, market))
     tmp = None

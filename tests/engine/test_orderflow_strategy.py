@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 from traider.engine.core.clock import SimClock
 from traider.engine.strategies.orderflow import OrderFlowParams, OrderFlowStrategy, _State
@@ -55,3 +56,20 @@ def test_edge_is_microprice_deviation_plus_bounded_ofi_term() -> None:
     assert big <= 2.0 + 1e-12  # the OFI term never exceeds its weight
     against = strategy.edge_bps(_Vec(-50.0, -0.3), st, 1.0)  # type: ignore[arg-type]
     assert against < -0.3
+
+
+def test_random_baseline_pays_the_configured_fee_tier(tmp_path: Path) -> None:
+    fees = {}
+    for maker, taker in (("40", "60"), ("0", "5")):
+        clock = SimClock()
+        engine = make_engine(clock, **{"strategy.name": "random", "engine.maker_fee_bps": maker,
+                                       "engine.taker_fee_bps": taker,
+                                       "store.sqlite_path": str(tmp_path / f"{maker}.db")})
+        engine.boot()
+        run_steps(engine, clock, seconds=180)
+        assert engine.portfolio.fill_count > 0
+        fills = [o for o in engine.orders.orders.values() if o.filled_qty > 0]
+        assert all(o.intent.strategy_id == "rnd" for o in fills)
+        fees[maker] = engine.portfolio.fees / engine.portfolio.fill_count
+        engine.shutdown()
+    assert fees["40"] > 10 * fees["0"]  # per fill: 0.4-0.6 % of notional vs 0-0.05 %

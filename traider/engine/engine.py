@@ -4,7 +4,6 @@ owns its lifecycle. The TUI and the headless daemon only start and stop it."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import logging
 import time
@@ -33,7 +32,7 @@ from traider.engine.core.events import (
     TradeTick,
 )
 from traider.engine.core.ids import ClientOrderIdGenerator
-from traider.engine.core.instruments import instrument_for
+from traider.engine.core.instruments import instrument_for, with_fee_tier
 from traider.engine.core.types import OrderType, Severity, Side, TimeInForce, TradingMode
 from traider.engine.execution.manager import VENUE_EVENTS, OrderManager
 from traider.engine.execution.paper import PaperVenue
@@ -96,10 +95,8 @@ class Engine:
         self.bus = MessageBus(self.clock)
         self.store: Store = store or SQLiteStore(config.sqlite_path)
         self.instruments = {
-            s: dataclasses.replace(
-                instrument_for(s),
-                maker_fee_rate=Decimal(repr(config.engine.maker_fee_bps)) / 10_000,
-                taker_fee_rate=Decimal(repr(config.engine.taker_fee_bps)) / 10_000,
+            s: with_fee_tier(
+                instrument_for(s), config.engine.maker_fee_bps, config.engine.taker_fee_bps
             )
             for s in config.engine.symbols
         }

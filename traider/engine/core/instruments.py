@@ -58,6 +58,17 @@ DEFAULT_INSTRUMENTS: dict[str, Instrument] = {
 }
 
 
+def with_fee_tier(instrument: Instrument, maker_bps: float, taker_bps: float) -> Instrument:
+    """The instrument at the operator's fee tier (basis points of notional)."""
+    from dataclasses import replace
+
+    return replace(
+        instrument,
+        maker_fee_rate=Decimal(repr(maker_bps)) / 10_000,
+        taker_fee_rate=Decimal(repr(taker_bps)) / 10_000,
+    )
+
+
 def instrument_for(symbol: str) -> Instrument:
     try:
         return DEFAULT_INSTRUMENTS[symbol]

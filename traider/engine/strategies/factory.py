@@ -25,6 +25,14 @@ def build_strategy(
             max_holding_s=config.max_holding_s,
         )
         return OrderFlowStrategy(params, symbols, features)
+    if config.name == "random":
+        from traider.engine.strategies.random_baseline import RandomStrategy
+
+        return RandomStrategy(
+            symbols,
+            order_notional_usd=config.order_notional_usd,
+            max_holding_s=config.max_holding_s,
+        )
     from traider.engine.strategies.imbalance import ImbalanceStrategy
 
     return ImbalanceStrategy(config, symbols)
