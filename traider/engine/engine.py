@@ -38,6 +38,7 @@ from traider.engine.execution.manager import VENUE_EVENTS, OrderManager
 from traider.engine.execution.paper import PaperVenue
 from traider.engine.execution.reconcile import reconcile
 from traider.engine.features.microstructure import MicrostructureFeatures
+from traider.engine.feed_status import feed_health
 from traider.engine.marketdata.manager import BookManager
 from traider.engine.monitoring.feeds import FeedWatch
 from traider.engine.monitoring.loop_lag import LoopLagMonitor
@@ -54,7 +55,6 @@ from traider.engine.strategies.factory import build_strategy
 from traider.engine.view import (
     BookView,
     EngineStatus,
-    FeedHealth,
     PnlView,
     PositionView,
     RiskView,
@@ -566,21 +566,12 @@ class Engine:
         return self._alerts_version
 
     def status(self) -> EngineStatus:
-        now = self.clock.timestamp_ns()
-        stale_after = self.config.risk.stale_feed_after_ms * 1_000_000
-        feeds = []
-        for symbol in self._symbols:
-            book = self.books.book(symbol)
-            last = self.books.last_update_ns(symbol)
-            if book.stale:
-                feeds.append(FeedHealth(symbol, False, last, f"stale: {book.stale_reason}"))
-            elif last is None:
-                feeds.append(FeedHealth(symbol, False, None, "no data yet"))
-            elif now - last > stale_after:
-                age = (now - last) / NANOS_PER_SECOND
-                feeds.append(FeedHealth(symbol, False, last, f"no data for {age:.1f} s"))
-            else:
-                feeds.append(FeedHealth(symbol, True, last, "ok"))
+        feeds = feed_health(
+            self.books,
+            self._symbols,
+            self.clock.timestamp_ns(),
+            self.config.risk.stale_feed_after_ms,
+        )
         store_ok = self.orders.store_ok
         store = (
             f"{self.store.description} ok"
@@ -590,7 +581,7 @@ class Engine:
         return EngineStatus(
             mode=self.mode,
             running=self._running,
-            feeds=tuple(feeds),
+            feeds=feeds,
             loop_lag_p99_ms=self.loop_lag.p99_ms(),
             store=store,
             store_ok=store_ok,
