@@ -14,13 +14,14 @@ the engine, not to make money; the order-flow and ML strategies replace it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, Decimal
+from decimal import Decimal
 
 from traider.config import StrategyConfig
 from traider.engine.core.clock import NANOS_PER_MILLI, NANOS_PER_SECOND
 from traider.engine.core.events import OrderDenied, OrderEvent, OrderFilled, TradeTick
-from traider.engine.core.types import OrderType, Side, TimeInForce
+from traider.engine.core.types import Side, TimeInForce
 from traider.engine.strategies.base import StrategyContext
+from traider.engine.strategies.exits import leave_at_bid, take_profit
 
 EVALUATE_EVERY_NS = 200 * NANOS_PER_MILLI
 ENTRY_TIMEOUT_NS = 3 * NANOS_PER_SECOND
@@ -136,37 +137,13 @@ class ImbalanceStrategy:
             if st.exit_id is not None:
                 ctx.cancel(st.exit_id)
                 return
-            best_bid = book.best_bid()
-            if best_bid is None:
-                return
-            st.time_stopped = True
-            st.exit_id = ctx.submit(
-                self.strategy_id,
-                symbol,
-                Side.SELL,
-                position,
-                inst.price_from_float(best_bid[0]),
-                time_in_force=TimeInForce.IOC,
-            )
+            st.exit_id = leave_at_bid(ctx, self.strategy_id, symbol, position)
+            st.time_stopped = st.exit_id is not None
             return
         if st.exit_id is not None:
             return
         if st.time_stopped:  # the IOC left a remainder: try again on the next evaluation
             st.time_stopped = False
             return
-        avg = ctx.avg_price(symbol)
-        round_trip = 2 * inst.maker_fee_rate + Decimal(str(self.config.edge_over_fees_bps)) / 10_000
-        target = (avg * (1 + round_trip) / inst.tick_size).to_integral_value(ROUND_CEILING)
-        best_ask = book.best_ask()
-        price = target * inst.tick_size
-        if best_ask is not None:
-            price = max(price, inst.price_from_float(best_ask[0]))
-        st.exit_id = ctx.submit(
-            self.strategy_id,
-            symbol,
-            Side.SELL,
-            position,
-            price,
-            order_type=OrderType.LIMIT,
-            post_only=True,
-        )
+        cost = 2 * inst.maker_fee_rate + Decimal(str(self.config.edge_over_fees_bps)) / 10_000
+        st.exit_id = take_profit(ctx, self.strategy_id, symbol, position, cost)

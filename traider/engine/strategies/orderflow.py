@@ -24,13 +24,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import ROUND_CEILING, Decimal
+from decimal import Decimal
 
 from traider.engine.core.clock import NANOS_PER_MILLI, NANOS_PER_SECOND
 from traider.engine.core.events import OrderDenied, OrderEvent, OrderFilled, TradeTick
 from traider.engine.core.types import Side, TimeInForce
 from traider.engine.features.microstructure import FeatureVector, MicrostructureFeatures
 from traider.engine.strategies.base import StrategyContext
+from traider.engine.strategies.exits import leave_at_bid, take_profit
 
 
 @dataclass(frozen=True)
@@ -183,35 +184,17 @@ class OrderFlowStrategy:
             ctx.cancel(st.entry_id)  # stop adding; manage what is held
             return
         held_s = (ts_ns - (st.holding_since_ns or ts_ns)) / NANOS_PER_SECOND
-        book = ctx.book(symbol)
-        assert book is not None
-        inst = ctx.instrument(symbol)
         if edge < 0 or held_s > self.params.max_holding_s:
             if st.exit_id is not None:
                 ctx.cancel(st.exit_id)  # replaced by a sell at the bid next evaluation
                 return
-            bid = book.best_bid()
-            if bid is not None:
+            exit_id = leave_at_bid(ctx, self.strategy_id, symbol, position)
+            if exit_id is not None:
                 st.decisions["exit_aggressive"] = st.decisions.get("exit_aggressive", 0) + 1
-                st.exit_id = ctx.submit(
-                    self.strategy_id,
-                    symbol,
-                    Side.SELL,
-                    position,
-                    inst.price_from_float(bid[0]),
-                    time_in_force=TimeInForce.IOC,
-                )
+                st.exit_id = exit_id
             return
         if st.exit_id is not None:
             return
         passive_cost, _ = self._costs_bps(symbol, vec.spread_bps)
-        target_bps = Decimal(repr(passive_cost + self.params.margin_bps)) / 10_000
-        avg = ctx.avg_price(symbol)
-        target = (avg * (1 + target_bps) / inst.tick_size).to_integral_value(ROUND_CEILING)
-        price = target * inst.tick_size
-        ask = book.best_ask()
-        if ask is not None:
-            price = max(price, inst.price_from_float(ask[0]))
-        st.exit_id = ctx.submit(
-            self.strategy_id, symbol, Side.SELL, position, price, post_only=True
-        )
+        cost = Decimal(repr(passive_cost + self.params.margin_bps)) / 10_000
+        st.exit_id = take_profit(ctx, self.strategy_id, symbol, position, cost)
