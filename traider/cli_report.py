@@ -63,7 +63,7 @@ def _fail(message: str, code: int = 1) -> NoReturn:
 def end_of_day_ns(end: str | None, today: date | None = None) -> int:
     """`--end` (the last day reported) → the UTC midnight after it, in ns."""
     if end is None:
-        day = today or datetime.now(UTC).date()
+        day = today or datetime.now(UTC).date()  # allowed: the CLI's default date
     else:
         try:
             day = date.fromisoformat(end)

@@ -462,7 +462,7 @@ def replay(
             if speed is not None:
                 lag = (t - start) / speed / 1e9 - (time.perf_counter() - started)
                 if lag > 0:
-                    time.sleep(lag)
+                    time.sleep(lag)  # allowed: paced replay is a CLI run, not on an event loop
             if t > clock.timestamp_ns():
                 clock.set_time(t)
             step()

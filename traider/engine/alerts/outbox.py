@@ -144,7 +144,7 @@ class Outbox:
                 try:
                     yield self._conn
                     self._conn.execute("COMMIT")
-                except BaseException:
+                except BaseException:  # allowed: roll back or close on any exit, then re-raise
                     self._conn.rollback()
                     raise
             except sqlite3.Error as exc:

@@ -191,7 +191,7 @@ def migrate(
                 m.apply(db)
             conn.execute(f"PRAGMA user_version = {int(m.version)}")
         conn.execute("COMMIT")
-    except BaseException:
+    except BaseException:  # allowed: roll back or close on any exit, then re-raise
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise

@@ -207,7 +207,7 @@ class SQLiteStore:
         except sqlite3.Error as exc:
             conn.close()
             raise StoreUnavailable(f"sqlite {self.path}: cannot open: {exc}") from exc
-        except BaseException:
+        except BaseException:  # allowed: roll back or close on any exit, then re-raise
             conn.close()
             raise
 
@@ -233,7 +233,7 @@ class SQLiteStore:
                     conn.execute("SAVEPOINT store_op")
                     try:
                         yield conn
-                    except BaseException:
+                    except BaseException:  # allowed: roll back or close on any exit, then re-raise
                         conn.execute("ROLLBACK TO SAVEPOINT store_op")
                         conn.execute("RELEASE SAVEPOINT store_op")
                         raise
@@ -243,7 +243,7 @@ class SQLiteStore:
                     try:
                         yield conn
                         conn.execute("COMMIT")
-                    except BaseException:
+                    except BaseException:  # allowed: roll back or close on any exit, then re-raise
                         conn.rollback()  # a no-op when an error already ended it
                         raise
             except sqlite3.Error as exc:
@@ -279,7 +279,7 @@ class SQLiteStore:
                     self._fail("begin transaction", exc)
                 try:
                     yield
-                except BaseException:
+                except BaseException:  # allowed: roll back or close on any exit, then re-raise
                     try:
                         if savepoint:
                             conn.execute(f"ROLLBACK TO SAVEPOINT {savepoint}")
