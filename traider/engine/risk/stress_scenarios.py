@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
