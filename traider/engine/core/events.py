@@ -95,6 +95,28 @@ class Signal(Event):
     reason: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class SignalFailed(Event):
+    """A model raised while predicting: it is left out of the ensemble, trading goes on."""
+
+    model: str
+    symbol: str
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class EnsembleUpdated(Event):
+    """The ensemble's combined view for one symbol, with each model's weight and
+    prediction (names and numbers in the same order), for the screen and the journal."""
+
+    symbol: str
+    prob_up: float
+    confidence: float
+    models: tuple[str, ...]
+    weights: tuple[float, ...]
+    predictions: tuple[float, ...]  # each model's prob_up; NaN where it failed
+
+
 # --- orders ------------------------------------------------------------------------------
 
 

@@ -33,9 +33,9 @@ from types import TracebackType
 from typing import Any
 
 import numpy as np
-import pyarrow as pa  # type: ignore[import-untyped]
-import pyarrow.compute as pc  # type: ignore[import-untyped]
-import pyarrow.parquet as pq  # type: ignore[import-untyped]
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from traider.engine.core.events import BookDelta, BookSnapshot, Event, Level, TradeTick
 from traider.engine.core.types import BookSide, Side
