@@ -39,6 +39,9 @@ def _register_subcommands() -> None:
     app.add_typer(report_app, name="report")
     import traider.cli_ops
     import traider.cli_replay  # noqa: F401  (adds `record`, `replay`, `record-bitstamp`)
+    from traider.cli_models import models_app
+
+    app.add_typer(models_app, name="models")
 
 ConfigOpt = Annotated[
     Path | None,

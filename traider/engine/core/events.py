@@ -117,6 +117,35 @@ class EnsembleUpdated(Event):
     predictions: tuple[float, ...]  # each model's prob_up; NaN where it failed
 
 
+@dataclass(frozen=True, slots=True)
+class ModelRegistered(Event):
+    """A trained model entered the registry as a candidate (journaled)."""
+
+    model_id: str  # f"{name}-{version}"
+    name: str
+    version: int
+    params_json: str
+    data_start_ns: int
+    data_end_ns: int
+    data_hash: str
+    metrics_json: str
+    artifact_path: str
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class ModelStateChanged(Event):
+    """candidate -> approved -> live -> retired, with who and why (journaled)."""
+
+    model_id: str
+    name: str
+    from_state: str
+    to_state: str
+    action: str  # approve | promote | demote | rollback | retire
+    by: str
+    reason: str
+
+
 # --- orders ------------------------------------------------------------------------------
 
 
