@@ -37,6 +37,7 @@ def _register_subcommands() -> None:
     from traider.cli_report import report_app
 
     app.add_typer(report_app, name="report")
+    import traider.cli_ml
     import traider.cli_ops
     import traider.cli_replay  # noqa: F401  (adds `record`, `replay`, `record-bitstamp`)
     from traider.cli_models import models_app

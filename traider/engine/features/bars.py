@@ -38,6 +38,7 @@ import re
 from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from traider.engine.models.base import Dataset
@@ -195,6 +196,15 @@ def feature_columns(features: pl.DataFrame) -> list[str]:
 
 def make_dataset(features: pl.DataFrame, horizon_bars: int = 1) -> Dataset:
     """Label y = 1 if close `horizon_bars` rows ahead > close; drop unusable rows."""
+    return make_labelled(features, horizon_bars)[0]
+
+
+def make_labelled(
+    features: pl.DataFrame, horizon_bars: int = 1
+) -> tuple[Dataset, npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+    """`make_dataset` plus, for the same rows, the forward simple return over the label
+    horizon and the label window's end (the open time of the bar whose close is the
+    label), which walk-forward purging and the P&L simulation need."""
     if horizon_bars < 1:
         raise ValueError("horizon_bars must be >= 1")
     cols = feature_columns(features)
@@ -204,15 +214,22 @@ def make_dataset(features: pl.DataFrame, horizon_bars: int = 1) -> Dataset:
     fut = c.shift(-horizon_bars)
     ok = pl.all_horizontal([pl.col(n).is_finite() for n in cols]) & fut.is_not_null()
     rows = features.with_columns(
-        (fut > c).cast(pl.Int8).alias("_y"), _ts_ns(features).alias("_t"), ok.alias("_ok")
+        (fut > c).cast(pl.Int8).alias("_y"),
+        (fut / c - 1.0).alias("_fwd"),
+        _ts_ns(features).alias("_t"),
+        _ts_ns(features).shift(-horizon_bars).alias("_end"),
+        ok.alias("_ok"),
     ).filter(pl.col("_ok").fill_null(False))
     X = rows.select(cols).to_numpy().astype(np.float32)
-    return Dataset(
+    dataset = Dataset(
         X=X.reshape(rows.height, len(cols)),
         y=rows["_y"].to_numpy().astype(np.int8),
         feature_names=tuple(cols),
         ts_ns=rows["_t"].to_numpy().astype(np.int64),
     )
+    fwd = rows["_fwd"].to_numpy().astype(np.float64)
+    end = rows["_end"].to_numpy().astype(np.int64)
+    return dataset, fwd, end
 
 
 def trades_to_bars(
