@@ -96,6 +96,16 @@ def _build_engine(cfg: Config) -> Any:
         fail(f"store unavailable: {exc}", 3)
 
 
+def _log_to_file(home: Path) -> None:
+    import logging
+
+    (home / "logs").mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(home / "logs" / "traider.log")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers = [handler]
+
+
 def _dec(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
 
@@ -104,6 +114,7 @@ def _dec(value: Decimal | None) -> str | None:
 def tui(config: ConfigOpt = None, set_: SetOpt = None) -> None:
     """Open the trading screen (paper mode on the simulated market by default)."""
     cfg = load_cli_config(config, set_)
+    _log_to_file(cfg.home)  # the screen owns the terminal: log lines go to a file
     engine = _build_engine(cfg)
     from traider.tui.app import TraiderApp
 
@@ -228,6 +239,10 @@ _register_subcommands()
 
 
 def main() -> None:
+    import logging
+
+    # warnings from inside the engine read like the CLI's own errors: one prefixed line
+    logging.basicConfig(level=logging.WARNING, format="traider: %(name)s: %(message)s")
     try:
         app()
     except KeyboardInterrupt:
