@@ -33,7 +33,7 @@ from traider.engine.core.events import (
 )
 from traider.engine.core.ids import ClientOrderIdGenerator
 from traider.engine.core.instruments import instrument_for, with_fee_tier
-from traider.engine.core.types import OrderType, Severity, Side, TimeInForce, TradingMode
+from traider.engine.core.types import Severity, TradingMode
 from traider.engine.execution.manager import VENUE_EVENTS, OrderManager
 from traider.engine.execution.paper import PaperVenue
 from traider.engine.execution.reconcile import reconcile
@@ -45,6 +45,7 @@ from traider.engine.monitoring.loop_lag import LoopLagMonitor
 from traider.engine.monitoring.wiring import EngineMonitor, ReportRunner
 from traider.engine.portfolio import Portfolio
 from traider.engine.risk.desk import RiskDesk
+from traider.engine.risk.flatten import flatten_all
 from traider.engine.risk.kill_service import KillSwitchService
 from traider.engine.risk.limits import MarketQuote, PreTradeRisk
 from traider.engine.state.sqlite_store import SQLiteStore
@@ -384,17 +385,41 @@ class Engine:
     async def _market_loop(self) -> None:
         interval = self.config.sim.step_interval_ms / 1000
         while True:
-            self.step()
+            try:
+                self.step()
+            except Exception as exc:  # the feed must not die silently: page, keep going
+                self._task_failed("market data", exc, halt=False)
             await asyncio.sleep(interval)
 
     async def _risk_monitor(self) -> None:
         ticks = 0
         while True:
             await asyncio.sleep(RISK_MONITOR_INTERVAL_S)
-            self.check_risk()
-            ticks += 1
-            if ticks % SAVE_MARKS_EVERY_TICKS == 0:
-                self._save_account()
+            try:
+                self.check_risk()
+                ticks += 1
+                if ticks % SAVE_MARKS_EVERY_TICKS == 0:
+                    self._save_account()
+            except Exception as exc:  # without this monitor nothing watches daily loss
+                self._task_failed("risk monitor", exc, halt=True)
+
+    def _task_failed(self, what: str, exc: Exception, *, halt: bool) -> None:
+        """A background task hit an error: log it, page once, and fail closed if the task
+        is one that protects capital. The task keeps running."""
+        log.exception("%s failed", what)
+        now = self.clock.timestamp_ns()
+        self.bus.publish(
+            Alert(
+                now,
+                now,
+                Severity.CRITICAL,
+                "engine",
+                f"{what} failed: {exc!r}",
+                dedup_key=f"task-failed:{what}",
+            )
+        )
+        if halt and not self.kill.is_engaged():
+            self.kill.engage(f"{what} failed: {exc!r}", source="engine", flatten=False)
 
     def check_risk(self) -> None:
         self.kill.poll()  # picks up a flag written by `traider kill` when no socket reached us
@@ -492,31 +517,8 @@ class Engine:
         self.kill.reset(source=source)
 
     def flatten(self) -> int:
-        """Close every position with reduce-only IOC orders that cross the book."""
-        sent = 0
-        for symbol, position in self.portfolio.positions.items():
-            if position.quantity == 0:
-                continue
-            book = self.books.book(symbol)
-            side = Side.SELL if position.quantity > 0 else Side.BUY
-            touch = book.best_bid() if side is Side.SELL else book.best_ask()
-            if touch is None:
-                continue
-            inst = self.instruments[symbol]
-            # cross 1% through the touch so the IOC sweeps enough depth to close
-            price = inst.price_from_float(touch[0] * (0.99 if side is Side.SELL else 1.01))
-            self.orders.submit(
-                "flatten",
-                symbol,
-                side,
-                abs(position.quantity),
-                price,
-                order_type=OrderType.LIMIT,
-                time_in_force=TimeInForce.IOC,
-                reduce_only=True,
-            )
-            sent += 1
-        return sent
+        """Close every position (kill switch with --flatten)."""
+        return flatten_all(self.portfolio, self.books, self.orders)
 
     # --- EngineView ------------------------------------------------------------------------
 
