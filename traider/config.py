@@ -39,6 +39,7 @@ class EngineConfig:
     # default); the paper venue charges these and strategies' thresholds must clear them
     maker_fee_bps: float = 40.0
     taker_fee_bps: float = 60.0
+    spot: bool = True  # a spot venue: sells never exceed what is held (no shorting)
 
 
 @dataclass(frozen=True)

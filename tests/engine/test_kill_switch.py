@@ -179,7 +179,7 @@ def test_store_failure_fails_closed() -> None:
     engine.shutdown()
 
 
-@pytest.mark.parametrize("damaged", ["{not json", ""])
+@pytest.mark.parametrize("damaged", ["{not json", "", "null", "[]", "1"])
 def test_damaged_flag_file_still_means_engaged(damaged: str) -> None:
     clock = SimClock()
     engine = Engine(make_config(), clock=clock, control_socket=False)
@@ -187,4 +187,24 @@ def test_damaged_flag_file_still_means_engaged(damaged: str) -> None:
     KillSwitchFlag(engine.home).path.write_text(damaged)
     engine.boot()
     assert engine.kill.is_engaged()
+    engine.shutdown()
+
+
+def test_flatten_only_sells_what_is_not_already_offered() -> None:
+    clock = SimClock()
+    engine = busy_engine(clock, **{"strategy.enabled": "false"})
+    run_steps(engine, clock, seconds=1)
+    inst = engine.instruments["BTC-USD"]
+    ask = engine.books.book("BTC-USD").best_ask()
+    assert ask is not None
+    engine.orders.submit("t", "BTC-USD", Side.BUY, Decimal("0.002"),
+                         inst.price_from_float(ask[0] * 1.002))
+    assert engine.portfolio.positions["BTC-USD"].quantity == Decimal("0.002")
+    resting = engine.orders.submit("t", "BTC-USD", Side.SELL, Decimal("0.0015"),
+                                   inst.price_from_float(ask[0] * 1.015), post_only=True)
+    assert engine.orders.orders[resting].status is OrderStatus.ACCEPTED
+    assert engine.flatten() == 1
+    # the resting offer may still fill: flatten sold only the rest, never going short
+    assert engine.portfolio.positions["BTC-USD"].quantity == Decimal("0.0015")
+    assert engine.flatten() == 0
     engine.shutdown()

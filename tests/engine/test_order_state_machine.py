@@ -66,10 +66,30 @@ def test_illegal_transitions_raise(start: OrderStatus, trigger: Trigger) -> None
     assert order.status is start
 
 
-def test_terminal_states_accept_nothing() -> None:
-    for status in (OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.REJECTED,
-                   OrderStatus.DENIED):
+def test_terminal_states_accept_nothing_but_a_late_fill_after_cancel() -> None:
+    for status in (OrderStatus.FILLED, OrderStatus.REJECTED, OrderStatus.DENIED):
         assert not any(start is status for start, _ in TRANSITIONS)
+    assert {t for s, t in TRANSITIONS if s is OrderStatus.CANCELED} == {
+        Trigger.PARTIAL_FILL, Trigger.FILL}
+
+
+def test_a_fill_after_the_cancel_ack_still_counts() -> None:
+    order = Order(intent("2"))
+    for event in (OrderSubmitted(2, 2, CID), OrderAccepted(2, 2, CID, "v1"),
+                  OrderCancelRequested(2, 2, CID), OrderCanceled(3, 3, CID)):
+        order.apply(event)
+    assert order.apply(fill("1", "late"))
+    assert order.status is OrderStatus.CANCELED
+    assert order.filled_qty == Decimal("1")
+
+
+def test_a_reject_while_a_cancel_is_pending_closes_the_order() -> None:
+    order = Order(intent("2"))
+    for event in (OrderSubmitted(2, 2, CID), OrderCancelRequested(2, 2, CID),
+                  OrderRejected(3, 3, CID, "post-only would cross")):
+        order.apply(event)
+    assert order.status is OrderStatus.REJECTED
+    assert not order.status.is_open
 
 
 def test_partial_fills_average_price_and_duplicate_fill_ignored() -> None:

@@ -23,14 +23,14 @@ class Harness:
         self.portfolio.roll_day("2026-11-26")
         self.tradeable = True
         self.killed = False
-        self.working = D(0)
+        self.working = {Side.BUY: D(0), Side.SELL: D(0)}
         self.risk = PreTradeRisk(
             RiskConfig(**risk),  # type: ignore[arg-type]
             {"BTC-USD": DEFAULT_INSTRUMENTS["BTC-USD"]},
             self.portfolio,
             self.clock,
             quote=lambda s: MarketQuote(MID, self.tradeable),
-            open_exposure=lambda s: self.working,
+            working_side=lambda s, side: self.working[side],
             kill_engaged=lambda: self.killed,
         )
         self.n = 0
@@ -50,9 +50,31 @@ def test_plain_order_passes() -> None:
 
 def test_kill_switch_denies_but_flatten_passes() -> None:
     h = Harness()
+    h.portfolio.positions["BTC-USD"].quantity = D("0.001")
     h.killed = True
     assert "kill switch" in (h.check() or "")
     assert h.check(side=Side.SELL, flattening=True) is None
+
+
+def test_reduce_only_may_never_open_or_grow_a_position() -> None:
+    h = Harness()
+    h.killed = True
+    assert "would not reduce" in (h.check(side=Side.BUY, flattening=True) or "")  # flat
+    h.portfolio.positions["BTC-USD"].quantity = D("0.002")
+    assert "would not reduce" in (h.check(side=Side.BUY, flattening=True) or "")  # grows
+    assert "would not reduce" in (h.check("0.003", side=Side.SELL, flattening=True) or "")
+    h.working[Side.SELL] = D("0.0015")  # a take-profit still working (may fill)
+    assert "would not reduce" in (h.check("0.001", side=Side.SELL, flattening=True) or "")
+    assert h.check("0.0005", side=Side.SELL, flattening=True) is None
+
+
+def test_spot_never_sells_what_is_not_held() -> None:
+    h = Harness()
+    assert "spot: cannot sell" in (h.check(side=Side.SELL) or "")
+    h.portfolio.positions["BTC-USD"].quantity = D("0.002")
+    assert h.check("0.002", side=Side.SELL) is None
+    h.working[Side.SELL] = D("0.0015")
+    assert "already offered" in (h.check("0.001", side=Side.SELL) or "")
 
 
 @pytest.mark.parametrize(
@@ -92,12 +114,15 @@ def test_position_limit_counts_position_and_working_orders() -> None:
     # 20% of 5000 equity = 1000 USD = 0.01 BTC at 100k
     assert h.check("0.01") is None
     assert "position limit" in (h.check("0.0101") or "")
-    h.working = D("0.006")
+    h.working[Side.BUY] = D("0.006")
     assert "position limit" in (h.check("0.005") or "")
     assert h.check("0.004") is None
+    # working sells do not net working buys down: they may be cancelled
+    h.working[Side.SELL] = D("0.006")
+    assert "position limit" in (h.check("0.005") or "")
     # an order that reduces the position is never blocked by the position limit
     h.portfolio.positions["BTC-USD"].quantity = D("0.02")
-    h.working = D(0)
+    h.working = {Side.BUY: D(0), Side.SELL: D(0)}
     assert h.check("0.005", side=Side.SELL) is None
 
 

@@ -33,7 +33,7 @@ from traider.engine.core.events import (
 )
 from traider.engine.core.ids import ClientOrderIdGenerator
 from traider.engine.core.instruments import instrument_for, with_fee_tier
-from traider.engine.core.types import Severity, TradingMode
+from traider.engine.core.types import Severity, Side, TradingMode
 from traider.engine.execution.manager import VENUE_EVENTS, OrderManager
 from traider.engine.execution.paper import PaperVenue
 from traider.engine.execution.reconcile import reconcile
@@ -124,8 +124,9 @@ class Engine:
             self.portfolio,
             self.clock,
             quote=self._quote,
-            open_exposure=self._working_qty,
+            working_side=self.orders_working_side,
             kill_engaged=self.kill.is_engaged,
+            spot=config.engine.spot,
         )
         self.orders = OrderManager(
             self.bus,
@@ -249,8 +250,8 @@ class Engine:
             return None
         return MarketQuote(mid, self.books.is_tradeable(symbol))
 
-    def _working_qty(self, symbol: str) -> Decimal:
-        return self.orders.working_qty(symbol)
+    def orders_working_side(self, symbol: str, side: Side) -> Decimal:
+        return self.orders.working_side(symbol, side)
 
     def refresh_marks(self) -> None:
         for symbol in self._symbols:
@@ -419,7 +420,10 @@ class Engine:
             )
         )
         if halt and not self.kill.is_engaged():
-            self.kill.engage(f"{what} failed: {exc!r}", source="engine", flatten=False)
+            try:
+                self.kill.engage(f"{what} failed: {exc!r}", source="engine", flatten=False)
+            except Exception:  # the halt flag is already set; the monitor must live on
+                log.exception("kill switch engage after %s failure", what)
 
     def check_risk(self) -> None:
         self.kill.poll()  # picks up a flag written by `traider kill` when no socket reached us
@@ -490,8 +494,8 @@ class Engine:
         if self._control is not None:
             await self._control.stop()
             self._control = None
+        self.shutdown()  # first: its cancels still reach every subscriber
         await self.bus.close()
-        self.shutdown()
         self.monitor.stop()  # last: the shutdown's own alerts still reach the outbox
 
     def shutdown(self) -> None:

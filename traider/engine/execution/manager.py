@@ -119,6 +119,16 @@ class OrderManager:
     def open_snapshots(self) -> list[OrderSnapshot]:
         return sorted((o.snapshot() for o in self.open_orders()), key=lambda s: s.ts_created)
 
+    def working_side(self, symbol: str, side: Side) -> Decimal:
+        """Quantity (unsigned) still working on one side for `symbol`, pending cancels
+        included: they can still fill."""
+        total = Decimal(0)
+        for cid in self.open_ids:
+            order = self.orders[cid]
+            if order.intent.symbol == symbol and order.intent.side is side:
+                total += order.remaining
+        return total
+
     def working_qty(self, symbol: str) -> Decimal:
         """Signed quantity still working in open orders for `symbol`."""
         total = Decimal(0)

@@ -58,7 +58,14 @@ TRANSITIONS: dict[tuple[S, Trigger], S] = {
     (S.PENDING_CANCEL, Trigger.FILL): S.FILLED,
     (S.PENDING_CANCEL, Trigger.CANCEL): S.CANCELED,
     (S.PENDING_CANCEL, Trigger.CANCEL_REQUEST): S.PENDING_CANCEL,
-    (S.PENDING_CANCEL, Trigger.REJECT): S.ACCEPTED,  # cancel refused: still working
+    # `OrderRejected` always refuses the order itself (cancels of unknown orders are
+    # silent): it closes the order whether or not we had asked to cancel it
+    (S.PENDING_CANCEL, Trigger.REJECT): S.REJECTED,
+    (S.ACCEPTED, Trigger.REJECT): S.REJECTED,
+    # a fill the venue made before our cancel took effect can arrive after the cancel
+    # acknowledgement: it happened, so it counts (the money moved)
+    (S.CANCELED, Trigger.PARTIAL_FILL): S.CANCELED,
+    (S.CANCELED, Trigger.FILL): S.FILLED,
 }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import logging
 from collections import deque
 from collections.abc import Mapping
 from decimal import Decimal
@@ -24,7 +25,7 @@ from traider.engine.core.events import (
     OrderFilled,
     RiskStateChanged,
 )
-from traider.engine.core.types import Severity
+from traider.engine.core.types import Severity, Side
 from traider.engine.view import EMPTY_RISK, RiskView
 
 if TYPE_CHECKING:
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
     from traider.engine.risk.drawdown import DrawdownEvent
     from traider.engine.risk.service import RiskRefresh, RiskService
     from traider.engine.risk.stress import Levels
+
+log = logging.getLogger(__name__)
 
 BOOK_LEVELS_FOR_STRESS = 50
 DENIALS_KEPT = 8
@@ -71,8 +74,12 @@ class RiskDesk:
         cfg = self._engine.config
         history, scenarios = risk_history(cfg)
         return RiskService(
-            cfg.risk, self._engine.symbols, cfg.engine.starting_capital_usd, history,
-            scenarios, seed=cfg.sim.seed,
+            cfg.risk,
+            self._engine.symbols,
+            cfg.engine.starting_capital_usd,
+            history,
+            scenarios,
+            seed=cfg.sim.seed,
         )
 
     def install(self, service: RiskService) -> None:
@@ -96,7 +103,17 @@ class RiskDesk:
     def check(self, symbol: str, delta_usd: float) -> str | None:
         if self.service is None:
             return None
-        return self.service.check(self.exposures(), symbol, delta_usd, self._now())
+        exposures = self.exposures()
+        # for the symbol traded: every working order on the order's side fills, none of
+        # the other side does (they may be cancelled), so opposite orders cannot hide risk
+        engine = self._engine
+        mark = engine.portfolio.marks.get(symbol)
+        if mark is not None:
+            side = Side.BUY if delta_usd > 0 else Side.SELL
+            qty = engine.portfolio.positions[symbol].quantity
+            qty += engine.orders.working_side(symbol, side) * side.sign
+            exposures[symbol] = float(qty * mark)
+        return self.service.check(exposures, symbol, delta_usd, self._now())
 
     def size_scales(self, symbol: str) -> tuple[float, float]:
         """(volatility target, drawdown tier) multipliers; (0, 0) until the service is up,
@@ -149,9 +166,23 @@ class RiskDesk:
         self._wake = wake = asyncio.Event()
         while True:
             wake.clear()
-            inputs = self._refresh_inputs()
-            refresh = await loop.run_in_executor(None, self._compute, inputs)
-            self._apply(refresh, inputs.ts_ns)
+            try:
+                inputs = self._refresh_inputs()
+                refresh = await loop.run_in_executor(None, self._compute, inputs)
+                self._apply(refresh, inputs.ts_ns)
+            except Exception as exc:  # the screen's numbers go stale: say so, keep trying
+                log.exception("risk refresh failed")
+                now = self._now()
+                self._engine.bus.publish(
+                    Alert(
+                        now,
+                        now,
+                        Severity.CRITICAL,
+                        "risk",
+                        f"risk refresh failed: {exc!r}",
+                        dedup_key="risk-refresh-failed",
+                    )
+                )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), timeout=interval)
 
@@ -230,4 +261,3 @@ class RiskDesk:
 
     def _now(self) -> int:
         return self._engine.clock.timestamp_ns()
-

@@ -11,13 +11,18 @@ CROSS_FRACTION = 0.01  # through the touch, so the IOC sweeps enough depth to cl
 
 
 def flatten_all(portfolio: Portfolio, books: BookManager, orders: OrderManager) -> int:
-    """One order per open position for its whole size (the kill switch cancels working
-    orders first); returns how many were sent (denials are events, as for any order)."""
+    """One order per open position for what is not already being reduced by working
+    orders (pending cancels included: they can still fill); returns how many were sent
+    (denials are events, as for any order)."""
     sent = 0
     for symbol, position in portfolio.positions.items():
         if position.quantity == 0:
             continue
         side = Side.SELL if position.quantity > 0 else Side.BUY
+        # what already works to reduce it (pending cancels can still fill) is not resent
+        qty = abs(position.quantity) - orders.working_side(symbol, side)
+        if qty <= 0:
+            continue
         book = books.book(symbol)
         touch = book.best_bid() if side is Side.SELL else book.best_ask()
         if touch is None:
@@ -28,7 +33,7 @@ def flatten_all(portfolio: Portfolio, books: BookManager, orders: OrderManager) 
             "flatten",
             symbol,
             side,
-            abs(position.quantity),
+            qty,
             inst.price_from_float(touch[0] * factor),
             order_type=OrderType.LIMIT,
             time_in_force=TimeInForce.IOC,

@@ -57,7 +57,7 @@ class KillSwitchFlag:
                 since_ns=int(data["since_ns"]) if data.get("since_ns") is not None else None,
                 flatten=bool(data.get("flatten", False)),
             )
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError):  # e.g. `null` or `[]`
             # a damaged flag file still means someone engaged the switch
             return KillSwitchState(engaged=True, reason="kill-switch flag file unreadable")
 

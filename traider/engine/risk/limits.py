@@ -13,7 +13,7 @@ from traider.config import RiskConfig
 from traider.engine.core.clock import NANOS_PER_SECOND, Clock
 from traider.engine.core.events import SubmitOrder
 from traider.engine.core.instruments import Instrument
-from traider.engine.core.types import OrderType
+from traider.engine.core.types import OrderType, Side
 from traider.engine.portfolio import Portfolio
 
 
@@ -52,14 +52,18 @@ class PreTradeRisk:
         portfolio: Portfolio,
         clock: Clock,
         quote: Callable[[str], MarketQuote | None],
-        open_exposure: Callable[[str], Decimal],
+        working_side: Callable[[str, Side], Decimal],
         kill_engaged: Callable[[], bool],
+        *,
+        spot: bool = True,
     ) -> None:
         self.config = config
         self.instruments = instruments
         self.portfolio = portfolio
         self.quote = quote
-        self.open_exposure = open_exposure  # signed qty of working orders per symbol
+        # unsigned qty still working per (symbol, side), pending cancels included
+        self.working_side = working_side
+        self.spot = spot  # spot venue: no selling what is not held
         self.kill_engaged = kill_engaged
         self.rate = TokenBucket(clock, config.max_orders_per_second, config.order_rate_burst)
         self.capital = Decimal(str(portfolio.starting_cash))
@@ -98,8 +102,24 @@ class PreTradeRisk:
         notional = order.quantity * price
         if notional < inst.min_notional:
             return f"notional {notional:.2f} below the venue minimum {inst.min_notional}"
+        position = self.portfolio.positions[order.symbol].quantity
+        same_side = self.working_side(order.symbol, order.side)
         if flattening:
-            return None  # reducing risk: the remaining limits are about adding it
+            # reduce-only: it must shrink the position, net of what already works to
+            # shrink it, and may never open or grow one (it bypasses the kill switch)
+            reducing = position < 0 if order.side is Side.BUY else position > 0
+            room = abs(position) - same_side
+            if not reducing or order.quantity > room:
+                return (
+                    f"reduce-only {order.side.value} {order.quantity} would not reduce "
+                    f"{order.symbol}: position {position}, {same_side} already working"
+                )
+            return None
+        if self.spot and order.side is Side.SELL and order.quantity > position - same_side:
+            return (
+                f"spot: cannot sell {order.quantity} {order.symbol}: holding {position}, "
+                f"{same_side} already offered"
+            )
         equity = self.portfolio.equity()  # once per check: it walks every position
         day_pnl = equity - self.portfolio.day_start_equity
         if day_pnl <= -self._loss_limit:
@@ -118,8 +138,9 @@ class PreTradeRisk:
                     f"from mid {mid:.2f}; band is {self.config.price_band_bps:.0f} bps"
                 )
         signed = order.quantity * order.side.sign
-        position = self.portfolio.positions[order.symbol].quantity
-        after = position + self.open_exposure(order.symbol) + signed
+        # worst case: every working order on this side fills (opposite orders never net
+        # it down: they may be cancelled)
+        after = position + (same_side + order.quantity) * order.side.sign
         cap = max(equity, Decimal(0)) * self._position_fraction
         if abs(after) > abs(position) and abs(after) * mid > cap:
             return (
