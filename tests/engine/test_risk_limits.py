@@ -147,3 +147,10 @@ def test_daily_loss_limit_denies_new_risk() -> None:
     assert h.risk.daily_loss_breached()
     assert "daily loss limit" in (h.check(side=Side.SELL) or "")
     assert h.check(side=Side.SELL, flattening=True) is None
+
+
+def test_market_orders_are_refused_unless_reducing() -> None:
+    h = Harness()
+    assert "market orders are refused" in (h.check(price=None) or "")
+    h.portfolio.positions["BTC-USD"].quantity = D("0.001")
+    assert h.check(price=None, side=Side.SELL, flattening=True) is None

@@ -89,6 +89,10 @@ class PreTradeRisk:
             return "kill switch engaged: no new orders"
         if order.quantity <= 0 or not inst.is_qty_on_lot(order.quantity):
             return f"quantity {order.quantity} is not a positive multiple of {inst.lot_size}"
+        if order.order_type is OrderType.MARKET and not flattening:
+            # a market order's price is unknown until it sweeps the book: the notional,
+            # band and position checks below could not bound it. Use a marketable limit.
+            return "market orders are refused: send a limit order (marketable if urgent)"
         bad_price = order.price is None or order.price <= 0
         if order.order_type is OrderType.LIMIT and (
             bad_price or not inst.is_price_on_tick(order.price)  # type: ignore[arg-type]
