@@ -20,7 +20,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, Self, runtime_checkable
+from typing import Any, ClassVar, Protocol, Self, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -206,6 +206,37 @@ def check_matrix(X: npt.NDArray[Any], k: int) -> F32Array:
     if x.ndim != 2 or x.shape[1] != k:
         raise ValueError(f"expected shape (n, {k}), got {x.shape}")
     return x
+
+
+class ArtifactMixin:
+    """`artifact()`, `save()` and `load()` shared by every model: the artifact is set by
+    `fit()` (or `from_artifact()`), written atomically by `write_artifact`."""
+
+    kind: ClassVar[str]
+    _artifact: ModelArtifact | None
+    _name: str
+
+    def artifact(self) -> ModelArtifact:
+        if self._artifact is None:
+            raise RuntimeError(f"{self._name} is not fitted")
+        return self._artifact
+
+    def save(self, path: str | Path) -> ModelArtifact:
+        self._artifact = write_artifact(path, self.artifact())
+        return self._artifact
+
+    @classmethod
+    def load(cls, path: str | Path) -> Self:
+        return cls.from_artifact(read_artifact(path, cls.kind))
+
+    @classmethod
+    def from_artifact(cls, artifact: ModelArtifact, *, name: str | None = None) -> Self:
+        raise NotImplementedError
+
+    @classmethod
+    def check_kind(cls, artifact: ModelArtifact) -> None:
+        if artifact.kind != cls.kind:
+            raise ValueError(f"artifact kind {artifact.kind!r} is not {cls.kind!r}")
 
 
 @runtime_checkable

@@ -27,21 +27,19 @@ history. torch is imported lazily.
 from __future__ import annotations
 
 import io
-from pathlib import Path
 from typing import Any, ClassVar, Self
 
 import numpy as np
 import numpy.typing as npt
 
 from traider.engine.models.base import (
+    ArtifactMixin,
     Dataset,
     F32Array,
     F64Array,
     ModelArtifact,
     Prediction,
     check_matrix,
-    read_artifact,
-    write_artifact,
 )
 
 __all__ = ["LSTMModel"]
@@ -85,7 +83,7 @@ def _windows(x: F32Array, seq_len: int) -> F32Array:
     return out
 
 
-class LSTMModel:
+class LSTMModel(ArtifactMixin):
     kind: ClassVar[str] = "lstm"
 
     def __init__(
@@ -277,23 +275,9 @@ class LSTMModel:
         return out
 
     # --- artifacts ---------------------------------------------------------------------------
-    def artifact(self) -> ModelArtifact:
-        if self._artifact is None:
-            raise RuntimeError(f"{self._name} is not fitted")
-        return self._artifact
-
-    def save(self, path: str | Path) -> ModelArtifact:
-        self._artifact = write_artifact(path, self.artifact())
-        return self._artifact
-
-    @classmethod
-    def load(cls, path: str | Path) -> Self:
-        return cls.from_artifact(read_artifact(path, cls.kind))
-
     @classmethod
     def from_artifact(cls, artifact: ModelArtifact, *, name: str | None = None) -> Self:
-        if artifact.kind != cls.kind:
-            raise ValueError(f"artifact kind {artifact.kind!r} is not {cls.kind!r}")
+        cls.check_kind(artifact)
         kw = {kk: artifact.params[kk] for kk in _CTOR_KEYS}
         model = cls(artifact.horizon, name=name, **kw)
         model._install(artifact)

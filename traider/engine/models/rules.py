@@ -19,21 +19,19 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 from typing import Any, ClassVar, Self
 
 import numpy as np
 import numpy.typing as npt
 
 from traider.engine.models.base import (
+    ArtifactMixin,
     Dataset,
     F64Array,
     ModelArtifact,
     Prediction,
     check_matrix,
     check_vector,
-    read_artifact,
-    write_artifact,
 )
 
 __all__ = ["MeanReversionModel", "MomentumModel"]
@@ -42,7 +40,7 @@ _EPS = 1e-9
 DEFAULT_GRID: tuple[float, ...] = tuple(round(0.05 * i, 2) for i in range(81))
 
 
-class _OneFeatureLogistic:
+class _OneFeatureLogistic(ArtifactMixin):
     kind: ClassVar[str] = ""
     feature_prefix: ClassVar[str] = ""
     centred: ClassVar[bool] = False
@@ -152,23 +150,9 @@ class _OneFeatureLogistic:
         out: F64Array = 0.5 * (1.0 + np.tanh(0.5 * z))  # = logistic(z), overflow-free
         return out
 
-    def artifact(self) -> ModelArtifact:
-        if self._artifact is None:
-            raise RuntimeError(f"{self._name} is not fitted")
-        return self._artifact
-
-    def save(self, path: str | Path) -> ModelArtifact:
-        self._artifact = write_artifact(path, self.artifact())
-        return self._artifact
-
-    @classmethod
-    def load(cls, path: str | Path) -> Self:
-        return cls.from_artifact(read_artifact(path, cls.kind))
-
     @classmethod
     def from_artifact(cls, artifact: ModelArtifact, *, name: str | None = None) -> Self:
-        if artifact.kind != cls.kind:
-            raise ValueError(f"artifact kind {artifact.kind!r} is not {cls.kind!r}")
+        cls.check_kind(artifact)
         p = artifact.params
         model = cls(artifact.horizon, name=name, feature=str(p["feature"]), grid=tuple(p["grid"]))
         model._install(artifact)

@@ -12,21 +12,19 @@ to `inplace_predict` to float32 rounding). xgboost is imported lazily.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import numpy as np
 import numpy.typing as npt
 
 from traider.engine.models.base import (
+    ArtifactMixin,
     Dataset,
     F64Array,
     ModelArtifact,
     Prediction,
     check_matrix,
     check_vector,
-    read_artifact,
-    write_artifact,
 )
 from traider.engine.models.trees import CompiledTrees
 
@@ -36,7 +34,7 @@ if TYPE_CHECKING:
 __all__ = ["XGBoostModel"]
 
 
-class XGBoostModel:
+class XGBoostModel(ArtifactMixin):
     """`Model` over xgboost.XGBClassifier. `params` are passed to the estimator."""
 
     kind: ClassVar[str] = "xgboost"
@@ -131,23 +129,9 @@ class XGBoostModel:
                 booster.set_param({"nthread": 1})
         return np.asarray(p, dtype=np.float64).reshape(-1)
 
-    def artifact(self) -> ModelArtifact:
-        if self._artifact is None:
-            raise RuntimeError(f"{self._name} is not fitted")
-        return self._artifact
-
-    def save(self, path: str | Path) -> ModelArtifact:
-        self._artifact = write_artifact(path, self.artifact())
-        return self._artifact
-
-    @classmethod
-    def load(cls, path: str | Path) -> Self:
-        return cls.from_artifact(read_artifact(path, cls.kind))
-
     @classmethod
     def from_artifact(cls, artifact: ModelArtifact, *, name: str | None = None) -> Self:
-        if artifact.kind != cls.kind:
-            raise ValueError(f"artifact kind {artifact.kind!r} is not {cls.kind!r}")
+        cls.check_kind(artifact)
         model = cls(artifact.horizon, name=name, **artifact.params)
         model._install(artifact)
         return model
