@@ -6,12 +6,11 @@ import math
 from pathlib import Path
 
 import numpy as np
-import polars as pl
 import pytest
 
-from traider.engine.features.bars import bar_features, make_dataset
 from traider.engine.models.base import Dataset, Model, Prediction
 from traider.engine.models.rules import MeanReversionModel, MomentumModel
+from traider.testing.datasets import accuracy, random_walk
 
 
 def planted(sign: float, n: int = 3000, k: int = 3, seed: int = 1) -> Dataset:
@@ -21,27 +20,6 @@ def planted(sign: float, n: int = 3000, k: int = 3, seed: int = 1) -> Dataset:
     X[:, 0] += 0.3
     y = (sign * (X[:, 0] - 0.3) + 0.5 * rng.standard_normal(n) > 0).astype(np.int8)
     return Dataset(X, y, tuple(f"f{i}" for i in range(k)), np.arange(n, dtype=np.int64))
-
-
-def random_walk(n: int = 6000, seed: int = 2) -> Dataset:
-    rng = np.random.default_rng(seed)
-    close = 100.0 * np.exp(np.cumsum(0.01 * rng.standard_normal(n)))
-    spread = np.abs(0.005 * rng.standard_normal(n))
-    bars = pl.DataFrame(
-        {
-            "ts": np.arange(n, dtype=np.int64) * 3_600_000_000_000,
-            "open": close,
-            "high": close * (1 + spread),
-            "low": close * (1 - spread),
-            "close": close,
-            "volume": rng.uniform(1.0, 2.0, n),
-        }
-    )
-    return make_dataset(bar_features(bars, ("1h",)))
-
-
-def accuracy(model: Model, ds: Dataset) -> float:
-    return float(((model.predict_batch(ds.X) > 0.5) == (ds.y == 1)).mean())
 
 
 def test_momentum_learns_planted_signal(tmp_path: Path) -> None:
