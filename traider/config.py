@@ -110,6 +110,7 @@ class TuiConfig:
 
 from traider.engine.alerts.config import AlertsConfig  # noqa: E402  (plain dataclasses)
 from traider.engine.analytics.schedule import ReportsConfig  # noqa: E402
+from traider.engine.models.config import ModelsConfig  # noqa: E402
 from traider.engine.monitoring.config import MonitoringConfig  # noqa: E402
 
 
@@ -124,6 +125,7 @@ class Config:
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
     reports: ReportsConfig = field(default_factory=ReportsConfig)
+    models: ModelsConfig = field(default_factory=ModelsConfig)
 
     @property
     def home(self) -> Path:
@@ -236,6 +238,7 @@ def _validate(cfg: Config) -> None:
         ),
     ]
     checks.extend((False, problem) for problem in cfg.monitoring.problems())
+    checks.extend((False, problem) for problem in cfg.models.problems())
     for ok, message in checks:
         if not ok:
             raise ConfigError(message)

@@ -54,8 +54,10 @@ from traider.engine.strategies.base import Strategy
 from traider.engine.strategies.context import EngineStrategyContext
 from traider.engine.strategies.factory import build_strategy
 from traider.engine.view import (
+    EMPTY_MODELS,
     BookView,
     EngineStatus,
+    ModelsView,
     PnlView,
     PositionView,
     RiskView,
@@ -564,6 +566,9 @@ class Engine:
 
     def health(self) -> HealthReport | None:
         return self.monitor.report if self._running else None
+
+    def models(self) -> ModelsView:
+        return EMPTY_MODELS
 
     def alerts(self, limit: int) -> list[Alert]:
         return list(self._alerts)[-limit:]

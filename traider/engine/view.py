@@ -124,6 +124,64 @@ class RiskView:
 EMPTY_RISK = RiskView(0, None, 0.95, 1, "", (), (), (), (), (), ())
 
 
+@dataclass(frozen=True, slots=True)
+class ModelLine:
+    """One model the engine knows: its ensemble weight and latest prediction (per
+    symbol), rolling metrics, age, and whether it is in use."""
+
+    model_id: str  # registry id, e.g. "xgboost-3"
+    name: str
+    state: str  # "live" (in use), "expired", "failed", "disabled"
+    weight: float  # Hedge weight, 0..1 (0 when not in use)
+    predictions: tuple[tuple[str, float], ...]  # (symbol, prob_up); NaN where it failed
+    hit_rate: float | None
+    log_loss: float | None
+    brier: float | None
+    pnl_contribution: float
+    age_days: float
+    expires_in_days: float
+    note: str = ""  # e.g. why it is not in use, or its drift reasons
+
+
+@dataclass(frozen=True, slots=True)
+class SignalLine:
+    """The ensemble's combined view of one symbol."""
+
+    symbol: str
+    prob_up: float
+    confidence: float
+    ts_ns: int
+    fresh: bool  # still within its horizon: strategies use it
+
+
+@dataclass(frozen=True, slots=True)
+class RetrainLine:
+    """A retraining job, running or recently ended."""
+
+    job_id: str
+    model: str
+    stage: str
+    fraction: float
+    message: str
+    reason: str
+    finished: bool
+    ok: bool | None  # None while running
+
+
+@dataclass(frozen=True, slots=True)
+class ModelsView:
+    version: int  # changes whenever anything below changes
+    enabled: bool
+    models: tuple[ModelLine, ...]
+    signals: tuple[SignalLine, ...]
+    retraining: tuple[RetrainLine, ...]  # newest last
+    bars: int  # completed bars recorded (all symbols)
+    note: str = ""  # e.g. "no live model: train, approve and promote one"
+
+
+EMPTY_MODELS = ModelsView(0, False, (), (), (), 0, "models off")
+
+
 class EngineView(Protocol):
     @property
     def mode(self) -> TradingMode: ...
@@ -161,6 +219,10 @@ class EngineView(Protocol):
 
     def health(self) -> HealthReport | None:
         """The latest health evaluation (once a second while running); None before."""
+        ...
+
+    def models(self) -> ModelsView:
+        """Live models, their weights and predictions, signals and retraining; cheap."""
         ...
 
     def engage_kill_switch(self, reason: str, *, flatten: bool, source: str) -> None: ...

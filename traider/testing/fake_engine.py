@@ -21,9 +21,13 @@ from traider.engine.view import (
     FeedHealth,
     KillSwitchView,
     LimitUse,
+    ModelLine,
+    ModelsView,
     PnlView,
     PositionView,
+    RetrainLine,
     RiskView,
+    SignalLine,
     StressLine,
     VarLine,
 )
@@ -294,6 +298,63 @@ class FakeEngine:
             Check("loop_lag", HealthLevel.WARN, "p99 25.0 ms", 25.0),
         )
         return HealthReport(checks=checks, level=HealthLevel.WARN, ts_ns=BASE_TS_NS)
+
+    def models(self) -> ModelsView:
+        """Fixed, hand-checkable model numbers; replace `models_view` to change them."""
+        return self.models_view
+
+    models_view = ModelsView(
+        version=1,
+        enabled=True,
+        models=(
+            ModelLine(
+                "xgboost-2",
+                "xgboost",
+                "live",
+                0.55,
+                (("BTC-USD", 0.61), ("ETH-USD", 0.48)),
+                0.54,
+                0.689,
+                0.248,
+                1.25,
+                3.0,
+                27.0,
+            ),
+            ModelLine(
+                "momentum-1",
+                "momentum",
+                "live",
+                0.45,
+                (("BTC-USD", 0.52), ("ETH-USD", 0.5)),
+                0.51,
+                0.693,
+                0.25,
+                -0.5,
+                10.0,
+                20.0,
+            ),
+            ModelLine(
+                "lstm-1",
+                "lstm",
+                "expired",
+                0.0,
+                (),
+                None,
+                None,
+                None,
+                0.0,
+                31.0,
+                -1.0,
+                "expired: trained 31.0 days ago, max age 30.0 days",
+            ),
+        ),
+        signals=(
+            SignalLine("BTC-USD", 0.57, 0.14, BASE_TS_NS, True),
+            SignalLine("ETH-USD", 0.49, 0.02, BASE_TS_NS, False),
+        ),
+        retraining=(RetrainLine("rt-1", "lstm", "fit", 0.4, "epoch 4/10", "expired", False, None),),
+        bars=1234,
+    )
 
     def risk(self) -> RiskView:
         """Fixed, hand-checkable risk numbers; `risk_version` bumps when a test changes them."""

@@ -146,6 +146,31 @@ class ModelStateChanged(Event):
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class RetrainProgress(Event):
+    """A retraining job moved on: `stage` (queued, features, evaluate, fit, save, done,
+    failed), `fraction` in [0, 1] of the whole job, `message` one line for the screen."""
+
+    job_id: str
+    model: str
+    stage: str
+    fraction: float
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class RetrainFinished(Event):
+    """A retraining job ended. `model_id` is the new *candidate* (an operator must still
+    approve and promote it), empty when the job failed; `message` says what happened."""
+
+    job_id: str
+    model: str
+    ok: bool
+    model_id: str
+    reason: str  # why it ran: schedule, drift: ..., expired: ..., operator
+    message: str
+
+
 # --- orders ------------------------------------------------------------------------------
 
 
