@@ -24,6 +24,7 @@ from textual.widgets import Footer
 from traider.config import TuiConfig
 from traider.engine.view import EngineHandle
 from traider.tui.screens.kill_switch import KillSwitchScreen
+from traider.tui.screens.models import ModelsScreen
 from traider.tui.screens.risk import RiskScreen
 from traider.tui.widgets.alerts_log import AlertsLog
 from traider.tui.widgets.correlation_heatmap import CORRELATION_LIMIT
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 
 KILL_REASON = "operator via TUI"
 RISK_SCREEN = "risk"
+MODELS_SCREEN = "models"
 
 
 def parse_keymap(entries: tuple[str, ...]) -> dict[str, str]:
@@ -80,6 +82,9 @@ class TraiderApp(App[None]):
             for i in range(1, 10)
         ),
         Binding("r", "toggle_risk", "Risk", id="risk_screen", tooltip="VaR, limits, correlation"),
+        Binding(
+            "m", "toggle_models", "Models", id="models_screen", tooltip="Models, signal, retraining"
+        ),
         Binding("f1,question_mark", "toggle_help", "Help", id="help"),
     ]
 
@@ -248,6 +253,11 @@ class TraiderApp(App[None]):
             "VaR/ES, limit use, correlation heatmap, stress scenarios and denials",
             self.action_show_risk,
         )
+        yield SystemCommand(
+            "Show models",
+            "Live models and ensemble weights, the combined signal per symbol, retraining",
+            self.action_show_models,
+        )
         yield from super().get_system_commands(screen)
 
     # --- risk screen -------------------------------------------------------------------
@@ -281,6 +291,37 @@ class TraiderApp(App[None]):
 
     def action_hide_risk(self) -> None:
         if isinstance(self.screen, RiskScreen):
+            self.pop_screen()
+            self.call_after_refresh(self._poll_all)  # the main panels catch up at once
+
+    # --- models screen -----------------------------------------------------------------
+
+    @property
+    def models_screen(self) -> ModelsScreen:
+        """The models screen, installed on first use so it keeps its state while hidden.
+
+        It polls at the risk screen's rate: both show slow numbers the engine versions."""
+        if not self.is_screen_installed(MODELS_SCREEN):
+            self.install_screen(
+                ModelsScreen(self.engine, refresh_hz=self.risk_refresh_hz), MODELS_SCREEN
+            )
+        screen = self.get_screen(MODELS_SCREEN)
+        assert isinstance(screen, ModelsScreen)
+        return screen
+
+    def action_toggle_models(self) -> None:
+        """`m`: show the models screen from the main screen, or go back from it."""
+        if isinstance(self.screen, ModelsScreen):
+            self.action_hide_models()
+        elif self.screen is self.screen_stack[0]:
+            self.action_show_models()
+
+    def action_show_models(self) -> None:
+        if not any(isinstance(s, ModelsScreen) for s in self.screen_stack):
+            self.push_screen(self.models_screen)
+
+    def action_hide_models(self) -> None:
+        if isinstance(self.screen, ModelsScreen):
             self.pop_screen()
             self.call_after_refresh(self._poll_all)  # the main panels catch up at once
 
