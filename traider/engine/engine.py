@@ -38,8 +38,9 @@ from traider.engine.execution.manager import VENUE_EVENTS, OrderManager
 from traider.engine.execution.paper import PaperVenue
 from traider.engine.execution.reconcile import reconcile
 from traider.engine.features.microstructure import MicrostructureFeatures
-from traider.engine.feed_status import feed_health
+from traider.engine.feed_status import engine_status
 from traider.engine.marketdata.manager import BookManager
+from traider.engine.models.wiring import build_live_models
 from traider.engine.monitoring.feeds import FeedWatch
 from traider.engine.monitoring.loop_lag import LoopLagMonitor
 from traider.engine.monitoring.wiring import EngineMonitor, ReportRunner
@@ -54,7 +55,6 @@ from traider.engine.strategies.base import Strategy
 from traider.engine.strategies.context import EngineStrategyContext
 from traider.engine.strategies.factory import build_strategy
 from traider.engine.view import (
-    EMPTY_MODELS,
     BookView,
     EngineStatus,
     ModelsView,
@@ -154,6 +154,7 @@ class Engine:
             config.strategy, self._symbols, self.features_by_symbol
         )
         self.context = EngineStrategyContext(self)
+        self.live_models = build_live_models(self)  # strategy inputs, never order sources
         self.loop_lag = LoopLagMonitor()
         self.feed_watch = FeedWatch(config.risk.stale_feed_after_ms * 5)
         self._equity_recorded_ns = 0
@@ -211,6 +212,7 @@ class Engine:
         features = self.features_by_symbol.get(trade.symbol)
         if features is not None:
             features.on_trade(trade)
+        self.live_models.on_trade(trade)
         self.strategy.on_trade(trade)
 
     def _on_book_stale(self, event: BookStale) -> None:
@@ -315,6 +317,7 @@ class Engine:
         for symbol in self._symbols:
             self._request_snapshot(symbol)
         self.refresh_marks()
+        self.live_models.boot()
         self.strategy.on_start(self.context)
         self._running = True
 
@@ -355,6 +358,7 @@ class Engine:
             loop.create_task(self.riskdesk.run(), name="risk-refresh"),
             loop.create_task(self.loop_lag.run(), name="loop-lag"),
             loop.create_task(self._risk_monitor(), name="risk-monitor"),
+            loop.create_task(self.live_models.run(), name="models"),
         ]
         self._alert(
             Severity.INFO, "engine", f"engine started in PAPER mode on {self.store.description}"
@@ -506,6 +510,7 @@ class Engine:
             return
         self._running = False
         self.kill.stop_watcher()
+        self.live_models.stop()
         cancelled = self.orders.cancel_all("engine shutdown")
         if cancelled:
             log.info("cancelled %d open orders on shutdown", cancelled)
@@ -568,7 +573,7 @@ class Engine:
         return self.monitor.report if self._running else None
 
     def models(self) -> ModelsView:
-        return EMPTY_MODELS
+        return self.live_models.view()
 
     def alerts(self, limit: int) -> list[Alert]:
         return list(self._alerts)[-limit:]
@@ -577,28 +582,15 @@ class Engine:
         return self._alerts_version
 
     def status(self) -> EngineStatus:
-        feeds = feed_health(
-            self.books,
-            self._symbols,
-            self.clock.timestamp_ns(),
-            self.config.risk.stale_feed_after_ms,
-        )
-        store_ok = self.orders.store_ok
-        store = (
-            f"{self.store.description} ok"
-            if store_ok
-            else f"{self.store.description} ERROR: {self._store_error}"
-        )
-        return EngineStatus(
-            mode=self.mode,
-            running=self._running,
-            feeds=feeds,
-            loop_lag_p99_ms=self.loop_lag.p99_ms(),
-            store=store,
-            store_ok=store_ok,
-            kill_switch=self.kill.view(),
-            fills=self.portfolio.fill_count,
-        )
+        return engine_status(self)
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    @property
+    def store_error(self) -> str:
+        return self._store_error
 
     # used by the kill-switch service
     def publish(self, event: Event) -> None:

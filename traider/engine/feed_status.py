@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from traider.engine.core.clock import NANOS_PER_MILLI, NANOS_PER_SECOND
 from traider.engine.marketdata.manager import BookManager
-from traider.engine.view import FeedHealth
+from traider.engine.view import EngineStatus, FeedHealth
+
+if TYPE_CHECKING:
+    from traider.engine.engine import Engine
 
 
 def feed_health(
@@ -25,3 +30,29 @@ def feed_health(
         else:
             feeds.append(FeedHealth(symbol, True, last, "ok"))
     return tuple(feeds)
+
+
+def engine_status(engine: Engine) -> EngineStatus:
+    """The status bar's view of the engine."""
+    feeds = feed_health(
+        engine.books,
+        engine.symbols,
+        engine.clock.timestamp_ns(),
+        engine.config.risk.stale_feed_after_ms,
+    )
+    store_ok = engine.orders.store_ok
+    store = (
+        f"{engine.store.description} ok"
+        if store_ok
+        else f"{engine.store.description} ERROR: {engine.store_error}"
+    )
+    return EngineStatus(
+        mode=engine.mode,
+        running=engine.running,
+        feeds=feeds,
+        loop_lag_p99_ms=engine.loop_lag.p99_ms(),
+        store=store,
+        store_ok=store_ok,
+        kill_switch=engine.kill.view(),
+        fills=engine.portfolio.fill_count,
+    )

@@ -52,12 +52,22 @@ class ModelRunner:
         self.clock = clock
         self.publish = publish
         self.failures: dict[str, int] = {}
+        self.last_predictions: dict[str, _Prediction | None] = {}
 
-    def run(self, symbol: str, features: np.ndarray) -> EnsembleUpdated:
+    def run(
+        self, symbol: str, features: np.ndarray | Mapping[str, np.ndarray | None]
+    ) -> EnsembleUpdated:
+        """Predict with every model; `features` is one input for all, or one per model
+        name (None or absent: that model has no input yet, e.g. still warming up, and is
+        left out without counting as a failure)."""
         predictions: dict[str, _Prediction | None] = {}
         for model in self.models:
+            x = features.get(model.name) if isinstance(features, Mapping) else features
+            if x is None:
+                predictions[model.name] = None
+                continue
             try:
-                predictions[model.name] = model.predict(features)
+                predictions[model.name] = model.predict(x)
             except Exception as exc:  # contained: one model must not stop the others
                 predictions[model.name] = None
                 self.failures[model.name] = self.failures.get(model.name, 0) + 1
@@ -89,5 +99,6 @@ class ModelRunner:
                 float(p.prob_up) if (p := predictions[n]) is not None else math.nan for n in names
             ),
         )
+        self.last_predictions = predictions
         self.publish(update)
         return update

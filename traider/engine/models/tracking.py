@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -191,6 +192,34 @@ class TrainingProfile:
             edges.append(tuple(float(v) for v in e))
             shares.append(tuple(_bin_shares(col, e)))
         return cls(tuple(features), tuple(edges), tuple(shares), training_accuracy)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain lists and floats (JSON-able): stored in the registry's metrics."""
+        return {
+            "features": list(self.features),
+            "edges": [list(e) for e in self.edges],
+            "shares": [list(s) for s in self.shares],
+            "training_accuracy": self.training_accuracy,
+        }
+
+    @classmethod
+    def from_dict(cls, doc: Mapping[str, Any]) -> TrainingProfile:
+        """Inverse of `to_dict`; raises ValueError on a malformed profile, since a wrong
+        bin count would silently misreport drift."""
+        try:
+            features = tuple(str(f) for f in doc["features"])
+            edges = tuple(tuple(float(v) for v in e) for e in doc["edges"])
+            shares = tuple(tuple(float(v) for v in s) for s in doc["shares"])
+            acc = doc.get("training_accuracy")
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"malformed training profile: {exc}") from None
+        if not len(features) == len(edges) == len(shares):
+            raise ValueError("training profile: features, edges and shares differ in length")
+        for name, e, s in zip(features, edges, shares, strict=True):
+            if len(s) != len(e) + 1:
+                raise ValueError(f"training profile: feature {name} has {len(e)} edges "
+                                 f"but {len(s)} shares (expected {len(e) + 1})")  # fmt: skip
+        return cls(features, edges, shares, None if acc is None else float(acc))
 
     def psi(self, recent: npt.ArrayLike) -> dict[str, float]:
         """PSI of each feature column of `recent` (rows × features) against training."""

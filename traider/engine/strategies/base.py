@@ -36,9 +36,13 @@ class StrategyContext(Protocol):
 
     def open_order_ids(self, strategy_id: str, symbol: str) -> list[str]: ...
 
-    def size_order(self, symbol: str, base_notional_usd: float, confidence: float) -> float:
-        """Notional in USD for a new order: base × confidence (0..1) × volatility target ×
-        drawdown tier, capped by the position headroom. 0 means: do not open risk."""
+    def size_order(
+        self, symbol: str, base_notional_usd: float, confidence: float, side: Side = Side.BUY
+    ) -> float:
+        """Notional in USD for a new order opening risk on `side`: base × confidence
+        (0..1) × the live models' multiplier (0 when they veto that direction, 1 without
+        a fresh signal) × volatility target × drawdown tier, capped by the position
+        headroom. 0 means: do not open risk."""
         ...
 
     def submit(

@@ -44,10 +44,16 @@ class EngineStrategyContext:
             and orders.orders[cid].intent.symbol == symbol
         ]
 
-    def size_order(self, symbol: str, base_notional_usd: float, confidence: float) -> float:
+    def size_order(
+        self, symbol: str, base_notional_usd: float, confidence: float, side: Side = Side.BUY
+    ) -> float:
         from traider.engine.risk.sizing import position_headroom_usd, size_order
 
         engine = self._engine
+        # the models only scale what the strategy proposed, within the risk caps below
+        base_notional_usd *= engine.live_models.size_multiplier(symbol, side)
+        if base_notional_usd <= 0.0:
+            return 0.0
         vol_scale, drawdown_scale = engine.riskdesk.size_scales(symbol)
         equity = max(float(engine.portfolio.equity()), 0.0)
         max_position = equity * engine.config.risk.max_position_pct_of_capital / 100

@@ -112,7 +112,7 @@ class ImbalanceStrategy:
         # confidence grows with the lean: 0 at the entry threshold's edge, 1 at "strong"
         imbalance = book.imbalance(self.config.imbalance_levels)
         confidence = min(1.0, imbalance / self.config.aggressive_imbalance)
-        notional = ctx.size_order(symbol, self.config.order_notional_usd, confidence)
+        notional = ctx.size_order(symbol, self.config.order_notional_usd, confidence, Side.BUY)
         qty = inst.round_qty_down(Decimal(repr(notional)) / price)
         if qty <= 0 or qty * price < inst.min_notional:
             return

@@ -153,7 +153,9 @@ class OrderFlowStrategy:
         inst = ctx.instrument(symbol)
         price = inst.price_from_float(touch[0])
         confidence = min(1.0, (edge - passive_cost) / max(aggressive_cost + margin, 1e-9))
-        notional = ctx.size_order(symbol, self.params.order_notional_usd, max(confidence, 0.0))
+        notional = ctx.size_order(
+            symbol, self.params.order_notional_usd, max(confidence, 0.0), Side.BUY
+        )
         qty = inst.round_qty_down(Decimal(repr(notional)) / price)
         if qty <= 0 or qty * price < inst.min_notional:
             return

@@ -74,7 +74,7 @@ class RandomStrategy:
         if bid is None:
             return
         price = inst.price_from_float(bid[0])
-        notional = ctx.size_order(symbol, self._notional, 1.0)
+        notional = ctx.size_order(symbol, self._notional, 1.0, Side.BUY)
         qty = inst.round_qty_down(Decimal(repr(notional)) / price)
         if qty > 0 and qty * price >= inst.min_notional:
             ctx.submit(self.strategy_id, symbol, Side.BUY, qty, price, post_only=True)

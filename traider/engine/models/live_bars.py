@@ -1,0 +1,125 @@
+"""Completed OHLCV bars per symbol, built from the engine's trades, for the live models.
+
+`BarBook` keeps, per symbol, the bar being built and the last `keep` completed bars.
+Trades update the open bar; `close_until(now_ns)` completes every bar whose end is at or
+before `now_ns`. A bar with no trades is still a bar (open = high = low = close = the
+last price, volume 0): the feature code treats missing rows as gaps, which would make
+"k bars ago" span more time than the model was trained on. Before the first trade of a
+symbol there is no price, so no bar.
+
+History can be seeded (`seed`) from past bars: a live venue adapter fetches them from
+the exchange; the simulated market generates them (`traider.sim.bars`). Seeded bars must
+end at or before the first live bar; anything after it is dropped.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+__all__ = ["Bar", "BarBook"]
+
+
+@dataclass(slots=True)
+class Bar:
+    start_ns: int
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+
+
+class BarBook:
+    def __init__(self, symbols: tuple[str, ...], bar_ns: int, keep: int) -> None:
+        if bar_ns <= 0 or keep < 1:
+            raise ValueError("bar_ns must be > 0 and keep >= 1")
+        self.bar_ns = bar_ns
+        self.keep = keep
+        self._open: dict[str, Bar | None] = {s: None for s in symbols}
+        self._last_price: dict[str, float | None] = {s: None for s in symbols}
+        self._done: dict[str, deque[Bar]] = {s: deque(maxlen=keep) for s in symbols}
+        self.completed = 0  # bars completed live (not seeded), all symbols
+
+    def _start(self, ts_ns: int) -> int:
+        return ts_ns - ts_ns % self.bar_ns
+
+    def on_trade(self, symbol: str, ts_ns: int, price: float, size: float) -> None:
+        if symbol not in self._open or not (price > 0 and size >= 0):
+            return
+        self._roll(symbol, ts_ns)
+        bar = self._open[symbol]
+        if bar is None:
+            bar = Bar(self._start(ts_ns), price, price, price, price, 0.0)
+            self._open[symbol] = bar
+        bar.high = max(bar.high, price)
+        bar.low = min(bar.low, price)
+        bar.close = price
+        bar.volume += size
+        self._last_price[symbol] = price
+
+    def _roll(self, symbol: str, now_ns: int) -> list[Bar]:
+        """Complete the open bar, and the empty bars after it, that ended by `now_ns`."""
+        out: list[Bar] = []
+        bar = self._open[symbol]
+        while bar is not None and bar.start_ns + self.bar_ns <= now_ns:
+            self._done[symbol].append(bar)
+            self.completed += 1
+            out.append(bar)
+            c = bar.close
+            bar = Bar(bar.start_ns + self.bar_ns, c, c, c, c, 0.0)
+        self._open[symbol] = bar
+        return out
+
+    def close_until(self, now_ns: int) -> dict[str, list[Bar]]:
+        """Complete every bar that ended by `now_ns`; returns the new bars per symbol."""
+        return {s: new for s in self._open if (new := self._roll(s, now_ns))}
+
+    def seed(self, symbol: str, bars: pl.DataFrame) -> int:
+        """Prepend past bars (columns ts, open, high, low, close, volume); returns how many
+        were kept."""
+        if symbol not in self._done:
+            raise ValueError(f"unknown symbol {symbol}")
+        done = self._done[symbol]
+        first_live = done[0].start_ns if done else None
+        if self._open[symbol] is not None and first_live is None:
+            first_live = self._open[symbol].start_ns  # type: ignore[union-attr]
+        ts = bars["ts"].cast(pl.Datetime("ns", "UTC")).dt.epoch("ns").to_numpy()
+        cols = [bars[c].to_numpy().astype(np.float64) for c in ("open", "high", "low", "close")]
+        vol = bars["volume"].to_numpy().astype(np.float64)
+        past = [
+            Bar(int(t), float(o), float(h), float(lo), float(c), float(v))
+            for t, o, h, lo, c, v in zip(ts, *cols, vol, strict=True)
+            if first_live is None or t + self.bar_ns <= first_live
+        ]
+        merged = deque(past[-self.keep :], maxlen=self.keep)
+        merged.extend(done)
+        self._done[symbol] = merged
+        return len(past)
+
+    def count(self, symbol: str) -> int:
+        return len(self._done[symbol])
+
+    def last_close(self, symbol: str) -> float | None:
+        done = self._done[symbol]
+        return done[-1].close if done else None
+
+    def frame(self, symbol: str) -> pl.DataFrame:
+        """Completed bars as a polars frame (ts as Datetime ns UTC), oldest first."""
+        done = list(self._done[symbol])
+        return pl.DataFrame(
+            {
+                "ts": pl.Series([b.start_ns for b in done], dtype=pl.Int64).cast(
+                    pl.Datetime("ns", "UTC")
+                ),
+                "open": [b.open for b in done],
+                "high": [b.high for b in done],
+                "low": [b.low for b in done],
+                "close": [b.close for b in done],
+                "volume": [b.volume for b in done],
+            },
+            schema_overrides={c: pl.Float64 for c in ("open", "high", "low", "close", "volume")},
+        )

@@ -1,0 +1,41 @@
+"""Building the engine's `LiveModels`, with the bar-history backfill for its market.
+
+On the simulated market the history comes from the simulator's own price process
+(`traider.sim.bars`), ending now at the market's current mid, as a live venue adapter
+would fetch past candles from the exchange. Without that backfill a model whose features
+reach back 50 bars of 15 minutes would wait 12.5 hours before its first prediction.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from traider.engine.models.live import LiveModels
+
+if TYPE_CHECKING:
+    from traider.engine.engine import Engine
+
+__all__ = ["build_live_models"]
+
+
+def build_live_models(engine: Engine) -> LiveModels:
+    symbols = engine.symbols
+
+    def backfill(n_bars: int, end_ns: int, prices: dict[str, float]) -> dict[str, pl.DataFrame]:
+        from traider.sim.bars import simulated_bars
+
+        ends = {s: prices.get(s) or engine.market.mid(s) for s in symbols}
+        seed = engine.config.sim.seed + 1  # not the live market's own stream
+        return simulated_bars(symbols, n_bars, end_ns=end_ns, seed=seed, end_prices=ends)
+
+    return LiveModels(
+        engine.config.models,
+        symbols,
+        engine.clock,
+        engine.publish,
+        engine.store,
+        engine.home,
+        backfill=backfill,
+    )
