@@ -12,7 +12,11 @@ Per model, in one process on the same vectors:
 * `predict_batch` on `--batch` rows: best of 3 runs, in rows/s.
 
 `sum_p50_us` / `sum_p99_us` add the models' numbers: a sequential ensemble's cost before
-its own combining (the p99 sum is pessimistic). Prints one JSON line.
+its own combining (the p99 sum is pessimistic); that is the baseline for `ensemble`, the
+live path measured the same way: `ModelRunner.run` (every model's predict, the Hedge
+combine, the `EnsembleUpdated` event handed to a no-op publish) on one vector.
+`bar_features_*` is the per-bar feature build the live engine runs off the loop
+(`bar_features` over 2,000 one-minute bars, timeframes 1m/5m/15m). Prints one JSON line.
 
     .venv/bin/python scripts/bench/inference.py
 """
@@ -87,6 +91,41 @@ def _latency(model: Model, rows: np.ndarray, n: int, warmup: int) -> dict[str, f
     }
 
 
+def _ensemble_latency(
+    models: list[Model], rows: np.ndarray, n: int, warmup: int
+) -> dict[str, float]:
+    from traider.engine.core.clock import LiveClock
+    from traider.engine.models.ensemble import HedgeEnsemble
+    from traider.engine.models.runner import ModelRunner
+
+    ensemble = HedgeEnsemble([m.name for m in models])
+    runner = ModelRunner(models, ensemble, LiveClock(), lambda event: None)
+
+    class _Runner:  # `_latency` times `.predict(x)`
+        name = "ensemble"
+
+        @staticmethod
+        def predict(x: np.ndarray) -> Any:
+            return runner.run("BTC-USD", x)
+
+    return _latency(_Runner(), rows, n, warmup)  # type: ignore[arg-type]
+
+
+def _feature_build_ms(repeats: int = 30) -> dict[str, float]:
+    from traider.sim.bars import simulated_bars
+
+    frame = simulated_bars(["BTC-USD"], 2_000)["BTC-USD"]
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        bar_features(frame, ("1m", "5m", "15m"), base="1m")
+        times.append((time.perf_counter() - t0) * 1e3)
+    return {
+        "bar_features_p50_ms": round(float(np.percentile(times, 50)), 2),
+        "bar_features_max_ms": round(float(max(times)), 2),
+    }
+
+
 def _throughput(model: Model, X: np.ndarray) -> float:
     best = float("inf")
     for _ in range(3):
@@ -141,6 +180,8 @@ def main() -> None:
     per = results["models"].values()
     results["sum_p50_us"] = round(sum(m["p50_us"] for m in per), 1)
     results["sum_p99_us"] = round(sum(m["p99_us"] for m in per), 1)
+    results["ensemble"] = _ensemble_latency(models, held, args.n, args.warmup)
+    results.update(_feature_build_ms())
     import torch
     import xgboost
 
