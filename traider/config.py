@@ -104,7 +104,8 @@ class TuiConfig:
     tables_refresh_hz: float = 2.0
     risk_refresh_hz: float = 1.0  # the risk screen's panels
     # remap keys by binding id: ["kill_switch=ctrl+x", "risk_screen=f2"]; ids are shown
-    # in the README (kill_switch, risk_screen, quit, prev_symbol, next_symbol, help)
+    # in the README (kill_switch, risk_screen, models_screen, quit, prev_symbol,
+    # next_symbol, help)
     keymap: tuple[str, ...] = ()
 
 

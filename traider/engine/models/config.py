@@ -25,6 +25,7 @@ class ModelsConfig:
     ensemble_eta: float = 1.0  # Hedge learning rate
     ensemble_floor: float = 0.02  # least weight a model keeps, so it can recover
     psi_threshold: float = 0.2  # feature PSI above this is drift
+    psi_min_rows: int = 250  # live feature rows before PSI is judged (fewer: noise)
     accuracy_drop: float = 0.05  # rolling hit rate this far below training is drift
     drift_check_every_bars: int = 60
     history_bars: int = 2000  # bars kept in memory per symbol for features and drift
@@ -50,6 +51,8 @@ class ModelsConfig:
             out.append("models.ensemble_floor must be in [0, 0.2)")
         if self.psi_threshold <= 0:
             out.append("models.psi_threshold must be > 0")
+        if self.psi_min_rows < 20:
+            out.append("models.psi_min_rows must be >= 20")
         if not 0.0 < self.accuracy_drop < 0.5:
             out.append("models.accuracy_drop must be in (0, 0.5)")
         if self.drift_check_every_bars < 1:

@@ -264,7 +264,8 @@ class LiveModels:
         for name, x in inputs.items():
             if x is not None:
                 row = x if x.ndim == 1 else x[-1]
-                self._recent_rows.setdefault(name, deque(maxlen=500)).append(row)
+                keep = max(500, self.config.psi_min_rows)
+                self._recent_rows.setdefault(name, deque(maxlen=keep)).append(row)
         if close is not None and probs:
             horizon = self._live_slots()[0].horizon_bars
             due = bar_end_ns + horizon * self.bar_ns
@@ -337,7 +338,10 @@ class LiveModels:
             if slot.profile is None:
                 continue
             rows = self._recent_rows.get(slot.name)
-            recent = np.vstack(list(rows)) if rows and len(rows) >= 50 else None
+            # PSI over 10 bins needs a few hundred rows: with ~50 an empty bin alone
+            # scores ~0.7, so a healthy model would be called drifted
+            enough = rows is not None and len(rows) >= cfg.psi_min_rows
+            recent = np.vstack(list(rows)) if enough and rows else None
             report = drift_report(
                 slot.profile,
                 recent,
