@@ -4,8 +4,8 @@ ensemble weights → strategy sizing; expiry, failures, registry changes."""
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -323,8 +323,10 @@ def test_drift_alerts_and_schedules_a_retrain(engine: Engine, clock: SimClock) -
     run_minutes(engine, clock, 17.1)  # 16 bars x 3 symbols: more than 50 feature rows
     drifted = [a for a in alerts if "drifted" in a.message]
     assert len(drifted) == 1, [a.message[:90] for a in drifted]
-    assert mid in drifted[0].message and "PSI" in drifted[0].message
-    assert [name for name, _ in requested] and {n for n, _ in requested} == {"momentum"}
+    assert mid in drifted[0].message
+    assert "PSI" in drifted[0].message
+    assert [name for name, _ in requested]
+    assert {n for n, _ in requested} == {"momentum"}
     assert requested[0][1].startswith("drift: feature")
     notes = {m.model_id: m.note for m in engine.models().models}
     assert notes[mid].startswith("drift:")
