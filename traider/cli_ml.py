@@ -1,82 +1,110 @@
 """`traider evaluate` and `traider train`: models on bar features, judged honestly.
 
-`evaluate` runs a purged walk-forward over an OHLCV file for each model and for the
-Hedge ensemble of them (weights updated online, after each outcome, never ahead of it),
-and prints accuracy with its confidence interval, log-loss and Brier against naive
-baselines, and a long/flat P&L after fees and spread with Sharpe, PSR and DSR (the DSR
-counts every model tried as a trial). `train` fits one model on the whole file and
-registers it as a *candidate*: only an operator approves it (`traider models approve`).
+`evaluate` runs a purged walk-forward over OHLCV bars (a file, `--data`, or the simulated
+market, `--sim`) for each model and for the Hedge ensemble of them (weights updated
+online, after each outcome, never ahead of it), and prints accuracy with its confidence
+interval, log-loss and Brier against naive baselines, and a long/flat P&L after fees and
+spread with Sharpe, PSR and DSR (the DSR counts every model tried as a trial). `train`
+runs the same walk-forward for one model (its out-of-sample numbers), fits it on every
+row and registers it as a *candidate*: only an operator approves it (`traider models
+approve`). Both write a report (markdown, JSON, chart) under `$TRAIDER_HOME/reports/`.
+Progress goes to stderr, so `--json` output on stdout stays clean.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from traider.cli import JsonOpt, app, fail, load_cli_config
+from traider.engine.models.training import MODEL_NAMES
 
 if TYPE_CHECKING:
     import numpy.typing as npt
-
-MODEL_NAMES = ("momentum", "mean_reversion", "xgboost", "random_forest", "lstm")
-DataArg = Annotated[
-    Path, typer.Option("--data", help="OHLCV CSV: ts, open, high, low, close, volume_base.")
-]
-
-
-def _model(name: str) -> Any:
-    from traider.engine.models.forest import RandomForestModel
-    from traider.engine.models.lstm import LSTMModel
-    from traider.engine.models.rules import MeanReversionModel, MomentumModel
-    from traider.engine.models.xgb import XGBoostModel
-
-    makers: dict[str, Callable[[], Any]] = {
-        "momentum": MomentumModel,
-        "mean_reversion": MeanReversionModel,
-        "xgboost": XGBoostModel,
-        "random_forest": RandomForestModel,
-        "lstm": LSTMModel,
-    }
-    if name not in makers:
-        fail(f"--models: unknown model {name!r}; use {', '.join(MODEL_NAMES)}", 2)
-    return makers[name]()
-
-
-def _load(data: Path, timeframes: str, horizon: int) -> tuple[Any, Any, Any]:
     import polars as pl
 
-    from traider.engine.features.bars import bar_features, make_labelled
+DataOpt = Annotated[
+    Path | None,
+    typer.Option("--data", help="OHLCV CSV: ts, open, high, low, close, volume_base."),
+]
+SimOpt = Annotated[
+    str | None,
+    typer.Option("--sim", metavar="SYMBOL", help="Use the simulated market's bars (1m)."),
+]
+BarsOpt = Annotated[int, typer.Option("--bars", help="With --sim: how many 1m bars.")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="With --sim: the random seed.")]
+TimeframesOpt = Annotated[
+    str | None,
+    typer.Option(help="Feature timeframes, the bars' own first (default 1h,4h; 1m,5m,15m "
+                 "with --sim)."),
+]  # fmt: skip
+OutOpt = Annotated[Path | None, typer.Option(help="Report dir (default $TRAIDER_HOME/reports).")]
+FILE_TIMEFRAMES = ("1h", "4h")
+SIM_TIMEFRAMES = ("1m", "5m", "15m")  # the simulator's bars are 1m
+SIM_BARS = 20_000
+
+
+@dataclass(frozen=True)
+class CliBars:
+    """Bars chosen by --data or --sim: the frame, a description for the report, a file
+    name stem, and the timeframes (the default depends on the source)."""
+
+    frame: pl.DataFrame
+    source: str
+    stem: str
+    timeframes: tuple[str, ...]
+
+
+def load_cli_bars(
+    data: Path | None, sim: str | None, n_bars: int, seed: int, timeframes: str | None
+) -> CliBars:
+    """Exactly one of --data / --sim; exits 2 with one line otherwise."""
+    if (data is None) == (sim is None):
+        fail("give exactly one of --data FILE or --sim SYMBOL", 2)
+    tfs = tuple(t.strip() for t in (timeframes or "").split(",") if t.strip())
+    if sim is not None:
+        from traider.sim.bars import simulated_bars
+
+        if n_bars < 200:
+            fail(f"--bars {n_bars}: need at least 200 bars (default {SIM_BARS})", 2)
+        frame = simulated_bars([sim], n_bars, seed=seed)[sim]
+        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", sim)
+        source = f"simulated market {sim}: {n_bars} 1m bars, seed {seed}"
+        return CliBars(frame, source, f"sim-{safe}-{n_bars}-seed{seed}", tfs or SIM_TIMEFRAMES)
+    assert data is not None
+    import polars as pl
+
+    from traider.engine.models.training import load_bars
 
     if not data.is_file():
         fail(f"--data {data}: no such file; pass an OHLCV CSV", 2)
     try:
-        df = pl.read_csv(data, try_parse_dates=True)
-        if "volume" not in df.columns and "volume_base" in df.columns:
-            df = df.rename({"volume_base": "volume"})
-        features = bar_features(df, timeframes=tuple(timeframes.split(",")))
-        return make_labelled(features, horizon)
+        frame = load_bars(data)
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        fail(f"--data {data}: cannot read it ({exc})", 2)
+    return CliBars(frame, str(data), data.stem, tfs or FILE_TIMEFRAMES)
+
+
+def _load(bars: CliBars, horizon: int) -> tuple[Any, Any, Any]:
+    import polars as pl
+
+    from traider.engine.models.training import labelled_dataset
+
+    try:
+        return labelled_dataset(bars.frame, bars.timeframes, horizon)
     except (pl.exceptions.PolarsError, KeyError, TypeError, ValueError) as exc:
-        fail(f"--data {data}: cannot build features ({exc})", 2)
+        fail(f"{bars.source}: cannot build features ({exc})", 2)
 
 
-def _fit_predict(
-    name: str, feature_names: tuple[str, ...]
-) -> Callable[[Any, Any], Callable[[Any], Any]]:
-    def fit_predict(X: Any, y: Any) -> Callable[[Any], Any]:
-        import numpy as np
-
-        from traider.engine.models.base import Dataset
-
-        model = _model(name)
-        ts = np.arange(len(y), dtype=np.int64)
-        model.fit(Dataset(X=X, y=y, feature_names=feature_names, ts_ns=ts))
-        return lambda X_test: model.predict_batch(X_test)
-
-    return fit_predict
+def _check_model(name: str, option: str) -> None:
+    if name not in MODEL_NAMES:
+        fail(f"{option}: unknown model {name!r}; use {', '.join(MODEL_NAMES)}", 2)
 
 
 def _ensemble_fit_predict(
@@ -87,6 +115,7 @@ def _ensemble_fit_predict(
 ) -> Callable[[Any, Any], Callable[[Any], Any]]:
     """Fit every model on the fold; predict the test rows in time order, updating the
     Hedge weights with each outcome only after that row was predicted."""
+    from traider.engine.models.training import fit_predict_for
 
     def fit_predict(X: Any, y: Any) -> Callable[[Any], Any]:
         import numpy as np
@@ -94,7 +123,7 @@ def _ensemble_fit_predict(
         from traider.engine.models.base import Prediction
         from traider.engine.models.ensemble import HedgeEnsemble
 
-        predictors = {n: _fit_predict(n, feature_names)(X, y) for n in names}
+        predictors = {n: fit_predict_for(n, feature_names)(X, y) for n in names}
 
         def predict(X_test: Any) -> Any:
             probs = {n: np.asarray(p(X_test), dtype=float) for n, p in predictors.items()}
@@ -112,67 +141,97 @@ def _ensemble_fit_predict(
     return fit_predict
 
 
+def _with_fold_progress(
+    name: str, n_folds: int, fit_predict: Callable[[Any, Any], Callable[[Any], Any]]
+) -> Callable[[Any, Any], Callable[[Any], Any]]:
+    """`fit_predict` that says "name: fold k/N" on stderr as each fold starts training."""
+    fold = 0
+
+    def counted(X: Any, y: Any) -> Callable[[Any], Any]:
+        nonlocal fold
+        fold += 1
+        typer.echo(f"  {name}: fold {fold}/{n_folds} (training on {len(y)} rows)", err=True)
+        return fit_predict(X, y)
+
+    return counted
+
+
 @app.command()
 def evaluate(
-    data: DataArg,
+    data: DataOpt = None,
+    sim: SimOpt = None,
+    bars: BarsOpt = SIM_BARS,
+    seed: SeedOpt = 7,
     models: Annotated[str, typer.Option(help="Comma-separated: " + ", ".join(MODEL_NAMES))] = (
         "momentum,mean_reversion,xgboost,random_forest"
     ),
     splits: Annotated[int, typer.Option(help="Walk-forward test blocks.")] = 5,
     horizon: Annotated[int, typer.Option(help="Label horizon in bars.")] = 1,
-    timeframes: Annotated[str, typer.Option(help="Feature timeframes, e.g. 1h,4h.")] = "1h,4h",
+    timeframes: TimeframesOpt = None,
     fee_bps: Annotated[float, typer.Option(help="Fee per position change, bps.")] = 40.0,
     spread_bps: Annotated[float, typer.Option(help="Full spread, bps (half is paid).")] = 2.0,
-    out: Annotated[
-        Path | None, typer.Option(help="Report dir (default $TRAIDER_HOME/reports).")
-    ] = None,
+    out: OutOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Purged walk-forward evaluation of each model and of their ensemble, with baselines,
-    confidence intervals and P&L after costs. Next-bar accuracy far above 55% on real
-    data almost always means leakage: treat it as a bug to hunt."""
+    confidence intervals and P&L after costs; writes a report. Next-bar accuracy far
+    above 55% on real data almost always means leakage: treat it as a bug to hunt."""
     import numpy as np
 
     from traider.engine.models.evaluation import evaluate as run_eval
     from traider.engine.models.evaluation import walk_forward_splits
+    from traider.engine.models.report import summarise, summary_table, write_report
+    from traider.engine.models.training import fit_predict_for
 
     names = [m.strip() for m in models.split(",") if m.strip()]
     for name in names:
-        _model(name)  # validates the name before any work
+        _check_model(name, "--models")  # before any work
     if splits < 2:
         fail("--splits must be >= 2", 2)
-    dataset, fwd, label_end = _load(data, timeframes, horizon)
+    source = load_cli_bars(data, sim, bars, seed, timeframes)
+    dataset, fwd, label_end = _load(source, horizon)
     n = len(dataset.y)
-    folds = walk_forward_splits(dataset.ts_ns, label_end, splits, train_min=max(n // 3, 200))
+    try:
+        folds = walk_forward_splits(dataset.ts_ns, label_end, splits, train_min=max(n // 3, 200))
+    except ValueError as exc:
+        fail(f"{source.source}: {exc}", 2)
     row_of = {x.tobytes(): i for i, x in enumerate(dataset.X)}
 
     def index_of(X_test: Any) -> Any:
         return np.array([row_of[x.tobytes()] for x in X_test])
 
     fnames = dataset.feature_names
-    candidates: list[tuple[str, Any]] = [(n_, _fit_predict(n_, fnames)) for n_ in names]
+    candidates: list[tuple[str, Any]] = [(n_, fit_predict_for(n_, fnames)) for n_ in names]
     candidates.append(("ensemble", _ensemble_fit_predict(names, fnames, dataset.y, index_of)))
     trials = len(candidates)
     reports = {}
     for name, fit_predict in candidates:
-        typer.echo(f"evaluating {name}...", err=True)
+        typer.echo(f"evaluating {name} ({len(folds)} folds)...", err=True)
         reports[name] = run_eval(
-            fit_predict, dataset, folds, fee_bps, spread_bps, forward_returns=fwd, n_trials=trials
-        )
+            _with_fold_progress(name, len(folds), fit_predict), dataset, folds, fee_bps,
+            spread_bps, forward_returns=fwd, n_trials=trials,
+        )  # fmt: skip
     out_dir = out or load_cli_config(None, None).home / "reports"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    chart = out_dir / f"evaluate-{data.stem}.png"
-    reports["ensemble"].plot(chart)
+    described = {
+        "source": source.source, "rows": n, "start_ns": int(dataset.ts_ns[0]),
+        "end_ns": int(dataset.ts_ns[-1]), "timeframes": list(source.timeframes),
+        "base": source.timeframes[0], "horizon_bars": horizon,
+    }  # fmt: skip
+    files = write_report(
+        out_dir, f"evaluate-{source.stem}", title=f"evaluate: {source.source}",
+        data=described, reports=reports, chart_model="ensemble",
+    )  # fmt: skip
     if as_json:
         payload = {name: r.as_dict() for name, r in reports.items()}
         typer.echo(
             json.dumps(
                 {
-                    "data": str(data),
+                    "data": source.source,
                     "rows": n,
                     "folds": len(folds),
                     "trials": trials,
-                    "chart": str(chart),
+                    "chart": str(files.chart),
+                    "report": str(files.markdown),
                     "models": payload,
                 }
             )
@@ -180,63 +239,83 @@ def evaluate(
         return
     for name, report in reports.items():
         typer.echo(f"\n== {name}\n{report.to_table()}")
-    typer.echo(f"\nchart (ensemble vs buy-and-hold): {chart}")
+    typer.echo("\n== summary\n" + summary_table({k: summarise(r) for k, r in reports.items()}))
+    typer.echo(f"\nchart (ensemble vs buy-and-hold): {files.chart}")
+    typer.echo(f"report: {files.markdown}")
+
+
+def _stderr_progress(stage: str, fraction: float, message: str) -> None:
+    typer.echo(f"[{fraction:4.0%}] {stage}: {message}", err=True)
 
 
 @app.command()
 def train(
-    data: DataArg,
+    data: DataOpt = None,
+    sim: SimOpt = None,
+    bars: BarsOpt = SIM_BARS,
+    seed: SeedOpt = 7,
     model: Annotated[str, typer.Option(help="One of: " + ", ".join(MODEL_NAMES))] = "xgboost",
     horizon: Annotated[int, typer.Option(help="Label horizon in bars.")] = 1,
-    timeframes: Annotated[str, typer.Option(help="Feature timeframes, e.g. 1h,4h.")] = "1h,4h",
+    timeframes: TimeframesOpt = None,
+    splits: Annotated[int, typer.Option(help="Walk-forward folds for the OOS numbers.")] = 3,
+    fee_bps: Annotated[float, typer.Option(help="Fee per position change, bps.")] = 40.0,
+    spread_bps: Annotated[float, typer.Option(help="Full spread, bps (half is paid).")] = 2.0,
     by: Annotated[str, typer.Option(help="Who trained it (recorded).")] = "trainer",
+    out: OutOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Fit a model on the whole file and register it as a candidate (not tradeable until
-    an operator approves and promotes it)."""
-    import numpy as np
-
-    from traider.engine.models.registry import ModelRegistry
+    """Walk-forward out-of-sample metrics, then a fit on every row; registers the model
+    as a candidate (not tradeable until an operator approves and promotes it) and writes
+    a report."""
+    from traider.engine.models.registry import ModelRegistry, RegistryError
+    from traider.engine.models.report import summary_table
+    from traider.engine.models.training import TrainSpec, register_candidate, train_model
     from traider.engine.state.sqlite_store import SQLiteStore
     from traider.engine.state.store import StoreUnavailable
 
+    _check_model(model, "--model")
     cfg = load_cli_config(None, None)
-    dataset, _, _ = _load(data, timeframes, horizon)
-    typer.echo(f"training {model} on {len(dataset.y)} rows...", err=True)
-    instance = _model(model)
-    instance.fit(dataset)
-    in_sample = float(np.mean((instance.predict_batch(dataset.X) > 0.5) == (dataset.y == 1)))
+    source = load_cli_bars(data, sim, bars, seed, timeframes)
     try:
+        spec = TrainSpec(model, source.timeframes, horizon, splits, fee_bps, spread_bps)
+    except ValueError as exc:
+        fail(str(exc), 2)
+    try:  # the store first: no point training for minutes to find it unavailable
         store = SQLiteStore(cfg.sqlite_path)
     except StoreUnavailable as exc:
         fail(f"store unavailable: {exc}", 3)
     try:
         registry = ModelRegistry(store)
-        version = 1 + sum(1 for r in registry.records(model))
-        path = cfg.home / "models" / f"{model}-{version}.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        artifact = instance.save(path)
-        record = registry.register(
-            model,
-            params=artifact.params,
-            data_start_ns=int(dataset.ts_ns[0]),
-            data_end_ns=int(dataset.ts_ns[-1]),
-            data_hash=artifact.data_hash,
-            metrics={"in_sample_accuracy": in_sample, "rows": len(dataset.y)},
-            artifact_path=str(path),
-            by=by,
-        )
+        version = 1 + len(registry.records(model))
+        try:
+            result = train_model(
+                spec, source.frame, cfg.home, str(version), _stderr_progress,
+                report_dir=out, source=source.source,
+            )  # fmt: skip
+        except ValueError as exc:
+            fail(f"{source.source}: {exc}", 2)
+        try:
+            record = register_candidate(registry, result, by)
+        except RegistryError as exc:
+            fail(str(exc), 2)
     finally:
         store.close()
-    result = {
+    m = result.metrics
+    payload = {
         "model_id": record.model_id,
         "state": record.state.value,
-        "artifact": str(path),
-        "in_sample_accuracy": in_sample,
+        "artifact": result.artifact_path,
+        "in_sample_accuracy": m["in_sample_accuracy"],
+        "oos_accuracy": m["oos_accuracy"],
+        "oos_accuracy_ci": m["oos_accuracy_ci"],
+        "report": m["report"],
     }
+    if as_json:
+        typer.echo(json.dumps(payload))
+        return
+    typer.echo(summary_table({f"{model} (OOS)": m["walk_forward"]}))
     typer.echo(
-        json.dumps(result)
-        if as_json
-        else f"{record.model_id} registered as {record.state.value} ({path}); in-sample "
-        f"accuracy {in_sample:.3f} (optimistic by construction: run `traider evaluate`)"
+        f"\n{record.model_id} registered as {record.state.value} ({result.artifact_path}); "
+        f"in-sample accuracy {m['in_sample_accuracy']:.3f} (optimistic by construction; "
+        f"the out-of-sample row above is the one to judge)\nreport: {m['report']}"
     )

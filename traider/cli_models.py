@@ -1,4 +1,5 @@
-"""`traider models …`: the model registry (list, approve, promote, rollback, retire).
+"""`traider models …`: the model registry (list, approve, promote, rollback, retire) and
+`retrain` (a training job in a background process, registered as a candidate).
 
 Exit codes as in traider.cli: 0 ok; 1 the move is not allowed (e.g. promoting a candidate
 that was never approved); 2 bad usage (unknown model, no or non-human --by, bad config);
@@ -17,7 +18,10 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 if TYPE_CHECKING:
+    import polars as pl
+
     from traider.engine.models.registry import ModelRecord, ModelRegistry
+    from traider.engine.models.training import TrainResult, TrainSpec
 
 models_app = typer.Typer(
     help="Model registry: candidate → approved (by an operator) → live → retired.",
@@ -180,3 +184,106 @@ def retire_command(
 ) -> None:
     """Take a model out of use for good."""
     _change(lambda reg: reg.retire(model_id, by, reason), config, set_, as_json)
+
+
+@models_app.command("retrain")
+def retrain_command(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Model, e.g. xgboost")],
+    data: Annotated[
+        Path | None, typer.Option("--data", help="OHLCV CSV: ts, open, high, low, close, volume.")
+    ] = None,
+    sim: Annotated[
+        str | None, typer.Option("--sim", metavar="SYMBOL", help="The simulated market's bars.")
+    ] = None,
+    bars: Annotated[int, typer.Option("--bars", help="With --sim: how many 1m bars.")] = 20_000,
+    seed: Annotated[int, typer.Option("--seed", help="With --sim: the random seed.")] = 7,
+    timeframes: Annotated[
+        str | None, typer.Option(help="Feature timeframes, the bars' own first.")
+    ] = None,
+    horizon: Annotated[int, typer.Option(help="Label horizon in bars.")] = 1,
+    splits: Annotated[int, typer.Option(help="Walk-forward folds for the OOS numbers.")] = 3,
+    by: Annotated[str, typer.Option("--by", help="Who asked (recorded).")] = "trainer",
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Retrain NAME in a background process (as the engine does) and register the result
+    as a candidate; progress on stderr. Exit 1 if the job failed."""
+    from traider.cli import load_cli_config
+    from traider.cli_ml import load_cli_bars
+    from traider.engine.models.training import MODEL_NAMES, TrainSpec, register_candidate
+
+    if name not in MODEL_NAMES:
+        _fail(f"unknown model {name!r}; use {', '.join(MODEL_NAMES)}", 2)
+    home = load_cli_config(config, set_).home
+    source = load_cli_bars(data, sim, bars, seed, timeframes)
+    try:
+        spec = TrainSpec(name, source.timeframes, horizon, splits)
+    except ValueError as exc:
+        _fail(str(exc), 2)
+    with _registry(config, set_) as reg:  # opened first: fail fast if the store is down
+        assert reg is not None
+        job_id, result = _run_retrain(home, spec, source.frame)
+        rec = register_candidate(reg, result, by)
+    m = result.metrics
+    payload = {
+        "model_id": rec.model_id,
+        "state": rec.state.value,
+        "job_id": job_id,
+        "artifact": result.artifact_path,
+        "oos_accuracy": m["oos_accuracy"],
+        "oos_accuracy_ci": m["oos_accuracy_ci"],
+        "in_sample_accuracy": m["in_sample_accuracy"],
+        "report": m["report"],
+        "pid": m.get("pid"),
+    }
+    if as_json:
+        typer.echo(json.dumps(payload, sort_keys=True))
+        return
+    lo, hi = m["oos_accuracy_ci"]
+    typer.echo(
+        f"{rec.model_id} registered as {rec.state.value} by {by} ({result.artifact_path}); "
+        f"out-of-sample accuracy {m['oos_accuracy']:.3f} [{lo:.3f}, {hi:.3f}]\n"
+        f"report: {m['report']}"
+    )
+
+
+def _run_retrain(home: Path, spec: TrainSpec, frame: pl.DataFrame) -> tuple[str, TrainResult]:
+    """The job through `RetrainManager` (the engine's path: a spawned, niced process),
+    with a progress bar on stderr; exits 1 with the job's one-line error if it failed."""
+    import time
+
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from traider.engine.core.events import RetrainFinished
+    from traider.engine.models.retrain import RetrainError, RetrainManager
+
+    manager = RetrainManager(home)
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[message]}"),
+    )
+    finished: RetrainFinished | None = None
+    try:
+        job_id = manager.submit(spec, frame, reason="operator")
+        with Progress(*columns, console=Console(stderr=True)) as bar:
+            task = bar.add_task(f"{spec.model} {job_id}", total=1.0, message="queued")
+            while finished is None:
+                for ev in manager.poll():
+                    if isinstance(ev, RetrainFinished):
+                        finished = ev
+                    else:
+                        bar.update(task, completed=ev.fraction, message=f"{ev.stage}: {ev.message}")
+                time.sleep(0.1)
+    except RetrainError as exc:
+        _fail(str(exc), 1)
+    finally:
+        manager.shutdown()
+    result = manager.result(job_id)
+    if not finished.ok or result is None:
+        _fail(f"retraining {spec.model} failed: {finished.message}", 1)
+    return job_id, result

@@ -1,8 +1,10 @@
-"""`traider evaluate` on the real hourly BTC data and `traider train` into the registry."""
+"""`traider evaluate` on the real hourly BTC data and the simulated market, `traider train`
+and `traider models retrain` into the registry, and the reports they write."""
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -34,6 +36,10 @@ def test_evaluate_is_honest_about_real_hourly_data(btc: Path, traider_home: Path
         # next-bar direction on real hourly data is near chance; far above means leakage
         assert 0.40 < acc < 0.60, (name, acc)
     assert Path(report["chart"]).stat().st_size > 5_000
+    md = Path(report["report"])
+    assert md == traider_home / "reports" / "evaluate-coinbase_btcusd_1h.md"
+    assert "leakage" in md.read_text()
+    assert set(json.loads(md.with_suffix(".json").read_text())["models"]) == set(report["models"])
 
 
 def test_train_registers_a_candidate_that_only_an_operator_approves(
@@ -46,6 +52,9 @@ def test_train_registers_a_candidate_that_only_an_operator_approves(
     result = json.loads(trained.stdout)
     assert result["state"] == "candidate"
     assert Path(result["artifact"]).exists()
+    assert 0.40 < result["oos_accuracy"] < 0.60
+    assert Path(result["report"]).is_file()
+    assert Path(result["report"]).with_suffix(".png").is_file()
     listed = json.loads(runner.invoke(app, ["models", "list", "--json"]).stdout)
     assert [m["model_id"] for m in listed["models"]] == [result["model_id"]]
     refused = runner.invoke(app, ["models", "approve", result["model_id"], "--by", "trainer"])
@@ -58,3 +67,89 @@ def test_unknown_model_is_named(btc: Path) -> None:
     result = CliRunner().invoke(app, ["evaluate", "--data", str(btc), "--models", "oracle"])
     assert result.exit_code == 2
     assert "oracle" in result.output
+
+
+SIM = ["--sim", "BTC-USD", "--bars", "1500", "--seed", "3"]
+
+
+def test_evaluate_on_the_simulated_market_writes_a_report(
+    traider_home: Path, tmp_path: Path
+) -> None:
+    result = CliRunner().invoke(app, [
+        "evaluate", *SIM, "--models", "momentum,mean_reversion", "--splits", "3",
+        "--out", str(tmp_path / "out"), "--json",
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)  # stdout holds only the JSON; progress went to stderr
+    assert "fold 3/3" in result.stderr
+    assert report["data"] == "simulated market BTC-USD: 1500 1m bars, seed 3"
+    md = Path(report["report"])
+    assert md == tmp_path / "out" / "evaluate-sim-BTC-USD-1500-seed3.md"
+    assert md.with_suffix(".json").is_file()
+    assert md.with_suffix(".png").is_file()
+    for body in report["models"].values():
+        assert 0.40 < body["pooled"]["model"]["accuracy"] < 0.60  # a random walk
+    text = CliRunner().invoke(app, ["evaluate", *SIM, "--models", "momentum", "--splits", "2"])
+    assert text.exit_code == 0, text.output
+    assert "== summary" in text.stdout
+    assert "report: " in text.stdout
+
+
+@pytest.mark.parametrize("command", ["evaluate", "train"])
+def test_exactly_one_data_source(command: str, btc: Path) -> None:
+    both = CliRunner().invoke(app, [command, "--data", str(btc), *SIM])
+    assert both.exit_code == 2
+    assert "exactly one of --data FILE or --sim SYMBOL" in both.stderr
+    neither = CliRunner().invoke(app, [command])
+    assert neither.exit_code == 2
+    assert "exactly one of" in neither.stderr
+
+
+def test_train_on_the_simulated_market_records_oos_metrics(traider_home: Path) -> None:
+    runner = CliRunner()
+    trained = runner.invoke(app, ["train", *SIM, "--model", "momentum", "--json"])
+    assert trained.exit_code == 0, trained.output
+    out = json.loads(trained.stdout)
+    assert out["model_id"] == "momentum-1"
+    assert Path(out["artifact"]) == traider_home / "models" / "momentum-1.json"
+    assert Path(out["report"]) == traider_home / "reports" / "train-momentum-1.md"
+    listed = json.loads(runner.invoke(app, ["models", "list", "--json"]).stdout)["models"]
+    params, metrics = listed[0]["params"], listed[0]["metrics"]
+    assert params["features"] == {"timeframes": ["1m", "5m", "15m"], "base": "1m",
+                                  "horizon_bars": 1}  # fmt: skip
+    assert metrics["oos_accuracy"] == out["oos_accuracy"]
+    assert {"oos_accuracy_ci", "profile", "trained_at_ns", "report", "rows"} <= set(metrics)
+    assert "evaluate" in trained.stderr  # progress on stderr
+
+
+def test_train_refuses_timeframes_that_do_not_start_with_the_bars_own(traider_home: Path) -> None:
+    result = CliRunner().invoke(app, ["train", *SIM, "--model", "momentum", "--timeframes", "5m"])
+    assert result.exit_code == 2
+    assert "list the bars' own timeframe first" in result.stderr
+
+
+def test_models_retrain_registers_a_candidate_from_another_process(traider_home: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(app, ["models", "retrain", "momentum", *SIM, "--by", "scheduler",
+                                 "--json"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["model_id"] == "momentum-1"
+    assert out["state"] == "candidate"
+    assert out["pid"] != os.getpid()  # trained in the pool's child, not here
+    assert Path(out["report"]).is_file()
+    assert Path(out["artifact"]).is_file()
+    listed = json.loads(runner.invoke(app, ["models", "list", "--json"]).stdout)["models"]
+    assert listed[0]["history"][0]["by"] == "scheduler"
+    assert listed[0]["metrics"]["oos_accuracy"] == out["oos_accuracy"]
+    refused = runner.invoke(app, ["models", "approve", "momentum-1", "--by", "scheduler"])
+    assert refused.exit_code != 0  # a scheduler may register, never approve
+
+
+def test_models_retrain_exits_1_with_one_line_when_the_job_fails(traider_home: Path) -> None:
+    result = CliRunner().invoke(app, ["models", "retrain", "momentum", "--sim", "BTC-USD",
+                                      "--bars", "300"])  # fmt: skip
+    assert result.exit_code == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("traider: retraining momentum failed:")
+    assert "too few" in last

@@ -27,6 +27,7 @@ history. torch is imported lazily.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -146,7 +147,11 @@ class LSTMModel(ArtifactMixin):
         return int(self._params["seq_len"])
 
     # --- fit ------------------------------------------------------------------------------
-    def fit(self, dataset: Dataset) -> ModelArtifact:
+    def fit(
+        self, dataset: Dataset, *, on_epoch: Callable[[int, int, float], None] | None = None
+    ) -> ModelArtifact:
+        """`on_epoch(epoch, max_epochs, validation_loss)` after each epoch (epochs count
+        from 1; early stopping may end before `max_epochs`): a long fit can show progress."""
         import torch
 
         p = self._params
@@ -170,7 +175,7 @@ class LSTMModel(ArtifactMixin):
             if device.type == "cpu":
                 torch.use_deterministic_algorithms(True)
             try:
-                state = self._train(seqs, y, n_tr, k, device)
+                state = self._train(seqs, y, n_tr, k, device, on_epoch)
             finally:
                 torch.use_deterministic_algorithms(was_det)
         buf = io.BytesIO()
@@ -189,7 +194,13 @@ class LSTMModel(ArtifactMixin):
         return art
 
     def _train(
-        self, seqs: F32Array, y: npt.NDArray[np.float32], n_tr: int, k: int, device: Any
+        self,
+        seqs: F32Array,
+        y: npt.NDArray[np.float32],
+        n_tr: int,
+        k: int,
+        device: Any,
+        on_epoch: Callable[[int, int, float], None] | None = None,
     ) -> dict[str, Any]:
         import torch
 
@@ -204,7 +215,8 @@ class LSTMModel(ArtifactMixin):
         best = float("inf")
         best_state = {kk: v.detach().cpu().clone() for kk, v in net.state_dict().items()}
         stale = 0
-        for _ in range(int(p["epochs"])):
+        epochs = int(p["epochs"])
+        for epoch in range(1, epochs + 1):
             net.train()
             order = torch.randperm(n_tr, generator=gen).numpy()
             for start in range(0, n_tr, bs):
@@ -218,6 +230,8 @@ class LSTMModel(ArtifactMixin):
             net.eval()
             with torch.inference_mode():
                 val = float(loss_fn(net(x_val), y_val))
+            if on_epoch is not None:
+                on_epoch(epoch, epochs, val)
             if val < best - 1e-5:
                 best, stale = val, 0
                 best_state = {kk: v.detach().cpu().clone() for kk, v in net.state_dict().items()}
