@@ -340,3 +340,43 @@ def test_too_few_rows_are_not_judged_for_drift(engine: Engine, clock: SimClock) 
     engine.boot()
     run_minutes(engine, clock, 17.1)
     assert not [a for a in alerts if "drifted" in a.message]
+
+
+def test_a_retrain_runs_in_the_pool_and_registers_a_candidate(
+    engine: Engine, clock: SimClock
+) -> None:
+    from traider.engine.core.events import RetrainFinished, RetrainProgress
+    from traider.engine.models.registry import ModelState
+
+    live_id = register_live(engine, MomentumModel)
+    engine.boot()  # backfills 2,000 bars per symbol: enough to retrain on
+    lm = engine.live_models
+    progress = capture(engine, RetrainProgress)
+    finished = capture(engine, RetrainFinished)
+    alerts = capture(engine, Alert)
+    slot = lm.slots["momentum"]
+    job = lm.retrain.request(slot, "operator asked")
+    assert job is not None
+    assert lm.retrain.request(slot, "again") is None, "one job per model at a time"
+    deadline = time.monotonic() + 120
+    while not finished and time.monotonic() < deadline:
+        time.sleep(0.2)
+        lm.process()  # the engine's housekeeping forwards the pool's events
+        lm._housekeeping(0)
+    assert finished, "the job did not finish in 120 s"
+    done = finished[0]
+    assert done.ok, done.message
+    assert done.reason == "operator asked"
+    assert progress
+    assert [p.fraction for p in progress] == sorted(p.fraction for p in progress)
+    record = ModelRegistry(engine.store).get(done.model_id)
+    assert record.state is ModelState.CANDIDATE  # an operator still has to approve it
+    assert record.history[0].by == "scheduler"
+    assert record.params["features"]["timeframes"] == list(TFS)
+    assert "oos_accuracy" in record.metrics
+    # the live model is untouched until an operator promotes the new one
+    assert ModelRegistry(engine.store).live("momentum").model_id == live_id
+    assert any(done.model_id in a.message and "approve" in a.message for a in alerts)
+    line = engine.models().retraining[-1]
+    assert line.finished
+    assert line.ok
