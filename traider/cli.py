@@ -38,6 +38,7 @@ def _register_subcommands() -> None:
 
     app.add_typer(report_app, name="report")
     import traider.cli_ml
+    import traider.cli_models_status
     import traider.cli_ops
     import traider.cli_replay  # noqa: F401  (adds `record`, `replay`, `record-bitstamp`)
     from traider.cli_models import models_app

@@ -61,6 +61,7 @@ from traider.engine.view import (
     PnlView,
     PositionView,
     RiskView,
+    models_view_dict,
 )
 from traider.sim.market import SimulatedMarket
 
@@ -369,6 +370,8 @@ class Engine:
         cmd = request.get("cmd")
         if cmd == "health":
             return {"ok": True, "health": self.monitor.report.to_dict()}
+        if cmd == "models":
+            return {"ok": True, "models": models_view_dict(self.models())}
         if cmd == "ack":
             alerts = self.monitor.alerts
             if alerts is None:

@@ -7,9 +7,11 @@ the event loop. It never awaits the engine's work. The only write is `engage_kil
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from traider.engine.core.events import Alert, Level, OrderSnapshot, TradeTick
 from traider.engine.core.types import TradingMode
@@ -180,6 +182,25 @@ class ModelsView:
 
 
 EMPTY_MODELS = ModelsView(0, False, (), (), (), 0, "models off")
+
+
+def models_view_dict(view: ModelsView) -> dict[str, Any]:
+    """Stable keys for `traider models status --json`; NaN (a failed prediction) and
+    infinities become null so the JSON is strict."""
+
+    def clean(v: Any) -> Any:
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items()}
+        if isinstance(v, list | tuple):
+            return [clean(x) for x in v]
+        return v
+
+    out: dict[str, Any] = clean(dataclasses.asdict(view))
+    for line in out["models"]:
+        line["predictions"] = {sym: p for sym, p in line["predictions"]}
+    return out
 
 
 class EngineView(Protocol):

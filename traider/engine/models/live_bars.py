@@ -42,6 +42,9 @@ class BarBook:
         self._open: dict[str, Bar | None] = {s: None for s in symbols}
         self._last_price: dict[str, float | None] = {s: None for s in symbols}
         self._done: dict[str, deque[Bar]] = {s: deque(maxlen=keep) for s in symbols}
+        # completed but not yet handed out by `close_until` (a trade after the boundary
+        # completes the bar before the clock check does: it must not be lost)
+        self._fresh: dict[str, list[Bar]] = {s: [] for s in symbols}
         self.completed = 0  # bars completed live (not seeded), all symbols
 
     def _start(self, ts_ns: int) -> int:
@@ -67,6 +70,7 @@ class BarBook:
         bar = self._open[symbol]
         while bar is not None and bar.start_ns + self.bar_ns <= now_ns:
             self._done[symbol].append(bar)
+            self._fresh[symbol].append(bar)
             self.completed += 1
             out.append(bar)
             c = bar.close
@@ -75,8 +79,14 @@ class BarBook:
         return out
 
     def close_until(self, now_ns: int) -> dict[str, list[Bar]]:
-        """Complete every bar that ended by `now_ns`; returns the new bars per symbol."""
-        return {s: new for s in self._open if (new := self._roll(s, now_ns))}
+        """Complete every bar that ended by `now_ns`; returns the bars completed since the
+        last call (also those a trade completed), per symbol, oldest first."""
+        out: dict[str, list[Bar]] = {}
+        for s in self._open:
+            self._roll(s, now_ns)
+            if self._fresh[s]:
+                out[s], self._fresh[s] = self._fresh[s], []
+        return out
 
     def seed(self, symbol: str, bars: pl.DataFrame) -> int:
         """Prepend past bars (columns ts, open, high, low, close, volume); returns how many
