@@ -72,3 +72,21 @@ async def test_real_engine_renders_a_live_book_and_the_kill_switch_halts_it(
     assert record is not None
     assert record.engaged
     assert record.source == "tui"
+
+
+async def test_real_engine_models_screen_shows_the_live_model(traider_home: Path) -> None:
+    from traider.testing.models import register_live
+
+    cfg = load_config(None, {}, environ={})
+    engine = Engine(cfg, control_socket=False)
+    model_id = register_live(engine)
+    app = TraiderApp(engine, cfg.tui)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(1.0)
+        await pilot.press("m")
+        await pilot.pause(1.5)
+        shown = "\n".join(rendered(w) for w in app.screen.query("ModelsTable"))
+        assert model_id in shown
+        assert "live" in shown
+        assert engine.models().models[0].state == "live"
+        await pilot.press("q")
