@@ -15,6 +15,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class ModelsConfig:
     enabled: bool = True  # run the live models (when any is live in the registry)
+    bar_seconds: int = 60  # live bar length; a model must be trained on bars this long
     max_age_days: float = 30.0  # older models are expired: not used, retraining scheduled
     retrain_every_h: float = 168.0  # scheduled retraining (0: only on drift or expiry)
     retrain_on_drift: bool = True
@@ -33,6 +34,8 @@ class ModelsConfig:
     def problems(self) -> list[str]:
         """What is wrong with these settings, one line each naming the key."""
         out: list[str] = []
+        if not 1 <= self.bar_seconds <= 86_400:
+            out.append("models.bar_seconds must be between 1 and 86400")
         if self.max_age_days <= 0:
             out.append("models.max_age_days must be > 0")
         if self.retrain_every_h < 0:

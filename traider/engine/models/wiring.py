@@ -28,7 +28,10 @@ def build_live_models(engine: Engine) -> LiveModels:
 
         ends = {s: prices.get(s) or engine.market.mid(s) for s in symbols}
         seed = engine.config.sim.seed + 1  # not the live market's own stream
-        return simulated_bars(symbols, n_bars, end_ns=end_ns, seed=seed, end_prices=ends)
+        every_s = engine.config.models.bar_seconds
+        return simulated_bars(
+            symbols, n_bars, every_s=every_s, end_ns=end_ns, seed=seed, end_prices=ends
+        )
 
     return LiveModels(
         engine.config.models,
@@ -37,5 +40,6 @@ def build_live_models(engine: Engine) -> LiveModels:
         engine.publish,
         engine.store,
         engine.home,
+        bar_s=engine.config.models.bar_seconds,
         backfill=backfill,
     )
