@@ -173,3 +173,15 @@ def test_stacking_rejects_bad_input() -> None:
     meta.fit([[0.6, 0.5], [0.4, 0.5]], [1, 0])
     with pytest.raises(ValueError, match="fitted on 2"):
         meta.predict_proba([[0.5]])
+
+
+def test_carry_over_keeps_learnt_weights_and_gives_a_newcomer_an_equal_share() -> None:
+    ens = HedgeEnsemble(["a", "b", "c"], floor=0.0)
+    ens.carry_over({"a": 0.6, "b": 0.2, "gone": 0.2})  # c is new: raw share 1/3
+    w = ens.weights()
+    assert sum(w.values()) == pytest.approx(1.0)
+    assert w["a"] == pytest.approx(0.6 / (0.6 + 0.2 + 1 / 3))
+    assert w["a"] / w["b"] == pytest.approx(3.0)
+    floored = HedgeEnsemble(["a", "b"], floor=0.05)
+    floored.carry_over({"a": 1.0, "b": 0.0})
+    assert floored.weights()["b"] >= 0.05

@@ -169,6 +169,15 @@ class HedgeEnsemble:
         for n in self._w:
             self._w[n] = (1.0 - k * self.floor) * self._w[n] / total + self.floor
 
+    def carry_over(self, previous: Mapping[str, float]) -> None:
+        """Start from weights learnt before (by another ensemble) for the models in both;
+        a model not in `previous` enters with an equal share 1/k. Renormalised, floored."""
+        k = len(self.model_names)
+        raw = {n: max(float(previous.get(n, 1.0 / k)), 0.0) for n in self.model_names}
+        total = sum(raw.values()) or 1.0
+        self._w = {n: raw[n] / total for n in self.model_names}
+        self._mix_floor()
+
     # --- persistence ---------------------------------------------------------------------
 
     def to_json(self) -> str:

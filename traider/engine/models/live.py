@@ -153,19 +153,17 @@ class LiveModels:
         if names:
             weights = self._ensemble.weights() if self._ensemble is not None else {}
             ens = HedgeEnsemble(names, self.config.ensemble_eta, self.config.ensemble_floor)
-            kept = {n: w for n, w in weights.items() if n in names}
-            if kept:  # keep what was learnt about models that stay
-                total = sum(kept.values())
-                for n in names:
-                    ens._w[n] = kept.get(n, 1.0 / len(names)) / max(total, 1e-12)
-                ens._mix_floor()
+            # keep what was learnt about the same model versions; a new version starts fresh
+            ens.carry_over({n: w for n, w in weights.items()
+                            if n in old and n in slots and old[n].record.model_id
+                            == slots[n].record.model_id})  # fmt: skip
             self._ensemble = ens
             models = [slots[n].model for n in names]
             self._runner = ModelRunner(models, ens, self.clock, self.publish)
             self._seed_history()
         else:
             self._ensemble = self._runner = None
-        self._registry_seen = self._registry._seen
+        self._registry_seen = self._registry.journal_position
         self.version += 1
 
     def _seed_history(self) -> None:
@@ -308,7 +306,7 @@ class LiveModels:
         if new_bars:
             try:
                 self._registry.refresh()
-                registry_moved = self._registry._seen != self._registry_seen
+                registry_moved = self._registry.journal_position != self._registry_seen
             except Exception as exc:  # keep the models we have; say so once
                 self._alert_once("registry-refresh", Severity.WARNING, f"registry: {exc}")
         if registry_moved:
@@ -361,6 +359,11 @@ class LiveModels:
         self.version += 1
 
     # --- reading ---------------------------------------------------------------------
+
+    @property
+    def registry(self) -> Any:
+        """The model registry (None before boot, or when it could not be read)."""
+        return self._registry
 
     def signal(self, symbol: str, now_ns: int | None = None) -> EnsembleUpdated | None:
         """The latest combined signal while it is within its horizon, else None."""

@@ -110,7 +110,7 @@ class RetrainRunner:
             try:
                 from traider.engine.models.training import register_candidate
 
-                registry = self.owner._registry
+                registry = self.owner.registry
                 record = register_candidate(registry, self._manager.result(ev.job_id), "scheduler")
                 model_id = record.model_id
                 message = (

@@ -225,6 +225,11 @@ class ModelRegistry:
 
     # --- reading ------------------------------------------------------------------------
 
+    @property
+    def journal_position(self) -> int:
+        """The journal id of the last registry event applied: changes when anything did."""
+        return self._seen
+
     def get(self, model_id: str) -> ModelRecord:
         try:
             return self._records[model_id]
