@@ -340,3 +340,13 @@ def test_a_retrain_runs_in_the_pool_and_registers_a_candidate(
     line = engine.models().retraining[-1]
     assert line.finished
     assert line.ok
+
+
+def test_warm_imports_never_raise(engine: Engine, tmp_path: Path) -> None:
+    """They run on a worker thread before boot; boot meets and reports any problem."""
+    garbage = tmp_path / "garbage.db"
+    garbage.write_bytes(b"not a database")
+    engine.live_models.warm_imports(garbage)
+    engine.live_models.warm_imports(tmp_path / "missing.db")
+    register_live(engine, MomentumModel)
+    engine.live_models.warm_imports(engine.config.sqlite_path)

@@ -163,7 +163,7 @@ class Engine:
         self._trades: deque[TradeTick] = deque(maxlen=200)
         self._alerts: deque[Alert] = deque(maxlen=500)
         self._alerts_version = 0
-        self._store_error = ""
+        self.store_error = ""
         self._tasks: list[asyncio.Task[None]] = []
         self._running = False
         self._control: Any = None
@@ -240,7 +240,7 @@ class Engine:
 
     def _on_store_failure(self, message: str) -> None:
         """Fail closed: a journal we cannot write means no new orders."""
-        self._store_error = message
+        self.store_error = message
         self._alert(Severity.CRITICAL, "store", f"store write failed: {message}")
         self.kill.engage(f"store write failed: {message}", source="store", flatten=False)
 
@@ -342,11 +342,12 @@ class Engine:
             control = ControlServer(self.home, self.handle_control)
             await control.start()
             self._control = control
-        # history, covariance, the scipy and SDK imports take a while: not on the loop
+        # history, covariance, scipy, SDK and model-library imports take a while: off the loop
         loop = asyncio.get_running_loop()
-        service, alerts = await asyncio.gather(
+        service, alerts, _ = await asyncio.gather(
             loop.run_in_executor(None, self.riskdesk.build_service),
             loop.run_in_executor(None, self._build_alerts),
+            loop.run_in_executor(None, self.live_models.warm_imports, self.config.sqlite_path),
         )
         if alerts is not None:
             self.monitor.attach_alerts(alerts)  # before boot: reconciliation may page
@@ -590,10 +591,6 @@ class Engine:
     @property
     def running(self) -> bool:
         return self._running
-
-    @property
-    def store_error(self) -> str:
-        return self._store_error
 
     # used by the kill-switch service
     def publish(self, event: Event) -> None:

@@ -113,6 +113,30 @@ class LiveModels:
             return
         self._reload()
 
+    def warm_imports(self, db_path: Path) -> None:
+        """On a worker thread before `boot`: import the libraries the live models need
+        (xgboost alone takes ~1 s), so boot on the event loop does not freeze the screen.
+        Reads the registry through its own read-only connection; any problem is left for
+        `boot` to meet and report."""
+        if not self.config.enabled or not db_path.is_file():
+            return
+        from traider.engine.models.live_loader import import_model_library
+        from traider.engine.models.registry import ModelRegistry, ModelState
+        from traider.engine.state.sqlite_store import SQLiteStore
+
+        try:
+            store = SQLiteStore.open_readonly(db_path)
+        except Exception:  # boot reports it
+            return
+        try:
+            for rec in ModelRegistry(store).records():
+                if rec.state is ModelState.LIVE:
+                    import_model_library(rec.name)  # names are kinds (`traider train`)
+        except Exception:  # boot reports it
+            log.debug("warm imports failed", exc_info=True)
+        finally:
+            store.close()
+
     def _reload(self) -> None:
         from traider.engine.models.ensemble import HedgeEnsemble
         from traider.engine.models.registry import ModelState

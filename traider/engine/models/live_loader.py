@@ -21,7 +21,7 @@ from traider.engine.features.bars import timeframe_ns
 from traider.engine.models.registry import ModelRecord
 from traider.engine.models.tracking import NS_PER_DAY, TrainingProfile
 
-__all__ = ["ModelSlot", "load_model", "slot_for"]
+__all__ = ["ModelSlot", "import_model_class", "import_model_library", "load_model", "slot_for"]
 
 
 @dataclass
@@ -47,7 +47,16 @@ class ModelSlot:
         return (now_ns - self.trained_at_ns) / NS_PER_DAY
 
 
-def _model_class(kind: str) -> Any:
+def import_model_library(kind: str) -> None:
+    """Import the heavy library a model kind uses (the model modules import it lazily)."""
+    if kind in ("xgboost", "random_forest"):
+        import xgboost  # noqa: F401
+    elif kind == "lstm":
+        import torch  # noqa: F401
+
+
+def import_model_class(kind: str) -> Any:
+    """The model class for an artifact kind (importing xgboost or torch on first use)."""
     if kind == "xgboost":
         from traider.engine.models.xgb import XGBoostModel
 
@@ -105,7 +114,7 @@ def load_model(slot: ModelSlot) -> None:
                 f"artifact data hash {artifact.data_hash[:12]} is not the registered "
                 f"{rec.data_hash[:12]}: the file was replaced"
             )
-        model = _model_class(artifact.kind).from_artifact(artifact, name=rec.name)
+        model = import_model_class(artifact.kind).from_artifact(artifact, name=rec.name)
     except Exception as exc:  # any broken artifact means: do not trade on it
         slot.state, slot.note = "failed", f"cannot load {rec.artifact_path}: {exc}"[:300]
         return
