@@ -107,6 +107,7 @@ class TuiConfig:
     # in the README (kill_switch, risk_screen, models_screen, quit, prev_symbol,
     # next_symbol, help)
     keymap: tuple[str, ...] = ()
+    operator: str = ""  # who approves models from the screen; "" = the OS user name
 
 
 from traider.engine.alerts.config import AlertsConfig  # noqa: E402  (plain dataclasses)

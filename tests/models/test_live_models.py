@@ -350,3 +350,24 @@ def test_warm_imports_never_raise(engine: Engine, tmp_path: Path) -> None:
     engine.live_models.warm_imports(tmp_path / "missing.db")
     register_live(engine, MomentumModel)
     engine.live_models.warm_imports(engine.config.sqlite_path)
+
+
+def test_candidates_are_listed_and_only_a_human_approves(engine: Engine, clock: SimClock) -> None:
+    from traider.engine.models.registry import ModelState
+
+    waiting = register_live(engine, MomentumModel, promote=False)
+    engine.boot()
+    (line,) = engine.models().candidates
+    assert line.model_id == waiting
+    assert line.state == "candidate"
+    assert line.oos_accuracy == pytest.approx(0.52)
+    with pytest.raises(ValueError, match="human operator"):
+        engine.approve_model(waiting, "scheduler")
+    message = engine.approve_model(waiting, "alice")
+    assert "promote" in message
+    record = ModelRegistry(engine.store).get(waiting)
+    assert record.state is ModelState.APPROVED
+    assert record.history[-1].by == "alice"
+    assert engine.models().candidates[0].state == "approved"
+    run_minutes(engine, clock, 1.05)
+    assert engine.models().models == (), "approved is not live: it does not trade"

@@ -40,7 +40,7 @@ from traider.engine.execution.reconcile import reconcile
 from traider.engine.features.microstructure import MicrostructureFeatures
 from traider.engine.feed_status import engine_status
 from traider.engine.marketdata.manager import BookManager
-from traider.engine.models.wiring import build_live_models
+from traider.engine.models.wiring import EngineModelsMixin, build_live_models
 from traider.engine.monitoring.feeds import FeedWatch
 from traider.engine.monitoring.loop_lag import LoopLagMonitor
 from traider.engine.monitoring.wiring import EngineMonitor, ReportRunner
@@ -57,7 +57,6 @@ from traider.engine.strategies.factory import build_strategy
 from traider.engine.view import (
     BookView,
     EngineStatus,
-    ModelsView,
     PnlView,
     PositionView,
     RiskView,
@@ -79,7 +78,7 @@ LATENCY_SAMPLE_EVERY = 8  # book-to-strategy latency: every 8th delta (observing
 SAVE_MARKS_EVERY_TICKS = 20  # every 5 s
 
 
-class Engine:
+class Engine(EngineModelsMixin):
     """Paper trading engine. Implements `EngineHandle` for the TUI."""
 
     def __init__(
@@ -575,9 +574,6 @@ class Engine:
 
     def health(self) -> HealthReport | None:
         return self.monitor.report if self._running else None
-
-    def models(self) -> ModelsView:
-        return self.live_models.view()
 
     def alerts(self, limit: int) -> list[Alert]:
         return list(self._alerts)[-limit:]

@@ -171,6 +171,21 @@ class RetrainLine:
 
 
 @dataclass(frozen=True, slots=True)
+class CandidateLine:
+    """A trained model waiting for an operator: `candidate` (to approve) or `approved`
+    (to promote with `traider models promote`)."""
+
+    model_id: str
+    name: str
+    state: str
+    oos_accuracy: float | None  # pooled walk-forward accuracy, when the trainer recorded it
+    oos_ci: tuple[float, float] | None
+    registered_by: str
+    registered_ns: int
+    report: str  # the training report's path ("" when none)
+
+
+@dataclass(frozen=True, slots=True)
 class ModelsView:
     version: int  # changes whenever anything below changes
     enabled: bool
@@ -179,6 +194,7 @@ class ModelsView:
     retraining: tuple[RetrainLine, ...]  # newest last
     bars: int  # completed bars recorded (all symbols)
     note: str = ""  # e.g. "no live model: train, approve and promote one"
+    candidates: tuple[CandidateLine, ...] = ()  # newest first
 
 
 EMPTY_MODELS = ModelsView(0, False, (), (), (), 0, "models off")
@@ -244,6 +260,11 @@ class EngineView(Protocol):
 
     def models(self) -> ModelsView:
         """Live models, their weights and predictions, signals and retraining; cheap."""
+        ...
+
+    def approve_model(self, model_id: str, by: str) -> str:
+        """An operator approves a candidate (it still has to be promoted to trade).
+        Returns a one-line confirmation; raises ValueError with a one-line reason."""
         ...
 
     def engage_kill_switch(self, reason: str, *, flatten: bool, source: str) -> None: ...

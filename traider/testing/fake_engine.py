@@ -17,6 +17,7 @@ from traider.engine.features.microstructure import FeatureVector
 from traider.engine.monitoring.health import HealthReport
 from traider.engine.view import (
     BookView,
+    CandidateLine,
     EngineStatus,
     FeedHealth,
     KillSwitchView,
@@ -71,6 +72,7 @@ class FakeEngine:
     ticks: int = 0
     kill_switch_calls: list[KillSwitchCall] = field(default_factory=list)
     reset_calls: list[str] = field(default_factory=list)
+    approvals: list[tuple[str, str]] = field(default_factory=list)  # (model_id, by)
     _markets: dict[str, _Market] = field(default_factory=dict)
     _trades: list[TradeTick] = field(default_factory=list)
     _alerts: list[Alert] = field(default_factory=list)
@@ -354,7 +356,35 @@ class FakeEngine:
         ),
         retraining=(RetrainLine("rt-1", "lstm", "fit", 0.4, "epoch 4/10", "expired", False, None),),
         bars=1234,
+        candidates=(
+            CandidateLine(
+                "xgboost-3",
+                "xgboost",
+                "candidate",
+                0.509,
+                (0.492, 0.525),
+                "scheduler",
+                BASE_TS_NS,
+                "reports/train-xgboost-3.md",
+            ),
+            CandidateLine(
+                "lstm-2", "lstm", "approved", None, None, "trainer", BASE_TS_NS - 10**12, ""
+            ),
+        ),
     )
+
+    def approve_model(self, model_id: str, by: str) -> str:
+        """Records the call; refuses what the real registry refuses (not a candidate,
+        or an automated actor)."""
+        from traider.engine.models.registry import AUTOMATED_ACTORS
+
+        line = next((c for c in self.models_view.candidates if c.model_id == model_id), None)
+        if line is None or line.state != "candidate":
+            raise ValueError(f"{model_id} is not a candidate")
+        if not by.strip() or by.strip().lower() in AUTOMATED_ACTORS:
+            raise ValueError(f"approve needs a human operator, not {by!r}")
+        self.approvals.append((model_id, by))
+        return f"{model_id} approved by {by}"
 
     def risk(self) -> RiskView:
         """Fixed, hand-checkable risk numbers; `risk_version` bumps when a test changes them."""

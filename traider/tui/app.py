@@ -303,7 +303,12 @@ class TraiderApp(App[None]):
         It polls at the risk screen's rate: both show slow numbers the engine versions."""
         if not self.is_screen_installed(MODELS_SCREEN):
             self.install_screen(
-                ModelsScreen(self.engine, refresh_hz=self.risk_refresh_hz), MODELS_SCREEN
+                ModelsScreen(
+                    self.engine,
+                    refresh_hz=self.risk_refresh_hz,
+                    operator=self.tui_config.operator,
+                ),
+                MODELS_SCREEN,
             )
         screen = self.get_screen(MODELS_SCREEN)
         assert isinstance(screen, ModelsScreen)

@@ -25,6 +25,14 @@ the row's close time (ts + base) on the higher bar's close time (start + timefra
 therefore sees only bars, base or higher, that ended by its own close: changing any bar
 after t leaves every feature at rows <= t unchanged.
 
+Microstructure aggregates: every input column whose name starts with `ms_` (e.g. the
+`MICRO_COLUMNS` of `bar_micro.py`, per-bar means of order-book features) is passed
+through unchanged (as Float64, after the timeframe columns) and is a feature. Each is an
+aggregate of its own bar's samples, known at that bar's close like its OHLCV, and is not
+aggregated to higher timeframes, so causality holds for them too: changing `ms_` values
+after t leaves every feature at rows <= t unchanged. A null or NaN one (a bar without
+samples) makes `make_dataset` drop the row. Frames without `ms_` columns are unaffected.
+
 `trades_to_bars(trades, every)` turns trades (ts, price, size) into such bars;
 `make_dataset(features, horizon_bars)` labels each row y = 1 if the close `horizon_bars`
 rows ahead is strictly higher, dropping rows without that close or with a null, NaN or
@@ -45,6 +53,7 @@ from traider.engine.models.base import Dataset
 
 __all__ = [
     "FEATURES",
+    "MICRO_PREFIX",
     "bar_features",
     "feature_columns",
     "make_dataset",
@@ -64,6 +73,7 @@ FEATURES = (
     "dist_ma50_bps",
 )
 _NON_FEATURES = ("ts", "close")
+MICRO_PREFIX = "ms_"  # per-bar microstructure aggregates, passed through as features
 _OHLCV = ("open", "high", "low", "close", "volume")
 _TF_RE = re.compile(r"^(\d+)([smhd])$")
 _UNIT_NS = {"s": 1_000_000_000, "m": 60_000_000_000, "h": 3_600_000_000_000}
@@ -187,6 +197,9 @@ def bar_features(
             .join_asof(feats, left_on="_avail", right_on="_hclose", strategy="backward")
             .drop("_avail", "_hclose")
         )
+    micro = [c for c in df.columns if c.startswith(MICRO_PREFIX)]
+    if micro:  # the bar's own aggregates: known at its close, passed through as they are
+        out = out.hstack(df.select(pl.col(c).cast(pl.Float64) for c in micro))
     return out.drop("_t")
 
 

@@ -42,7 +42,7 @@ from traider.engine.models.live_loader import ModelSlot, load_model, slot_for
 from traider.engine.models.live_retrain import RetrainRunner
 from traider.engine.models.tracking import PerformanceTracker, drift_report
 from traider.engine.state.store import Store
-from traider.engine.view import EMPTY_MODELS, ModelLine, ModelsView, SignalLine
+from traider.engine.view import EMPTY_MODELS, CandidateLine, ModelLine, ModelsView, SignalLine
 
 __all__ = ["LiveModels"]
 
@@ -412,6 +412,52 @@ class LiveModels:
             return 0.0
         return min(self.config.max_size_multiplier, 2.0 * p)
 
+    def candidates(self, limit: int = 10) -> tuple[CandidateLine, ...]:
+        """Models waiting for an operator (candidate or approved), newest first."""
+        from traider.engine.models.registry import ModelState
+
+        if self._registry is None:
+            return ()
+        waiting = [
+            r
+            for r in self._registry.records()
+            if r.state in (ModelState.CANDIDATE, ModelState.APPROVED)
+        ]
+        waiting.sort(key=lambda r: r.history[-1].at_ns, reverse=True)
+        out = []
+        for r in waiting[:limit]:
+            m = r.metrics
+            acc, ci = m.get("oos_accuracy"), m.get("oos_accuracy_ci")
+            out.append(
+                CandidateLine(
+                    r.model_id,
+                    r.name,
+                    r.state.value,
+                    float(acc) if isinstance(acc, int | float) else None,
+                    (float(ci[0]), float(ci[1])) if isinstance(ci, list) and len(ci) == 2 else None,
+                    r.history[0].by,
+                    r.registered_at_ns,
+                    str(m.get("report") or ""),
+                )
+            )
+        return tuple(out)
+
+    def approve(self, model_id: str, by: str) -> str:
+        """An operator approves a candidate (journaled with who and when); it trades only
+        once promoted. Raises ValueError (one line) when that is not allowed."""
+        if self._registry is None:
+            raise ValueError("the model registry is not available (models off or unreadable)")
+        record = self._registry.approve(model_id, by)
+        self.version += 1
+        who = record.history[-1].by
+        self._alert(
+            Severity.INFO, f"approved:{model_id}", f"{model_id} approved by {who} in the TUI"
+        )
+        return (
+            f"{model_id} approved by {who}; it trades once promoted: "
+            f"traider models promote {model_id} --by {who}"
+        )
+
     def view(self) -> ModelsView:
         if not self.config.enabled:
             return EMPTY_MODELS
@@ -459,6 +505,7 @@ class LiveModels:
             self.retrain.lines(),
             self.bars.completed,
             note,
+            self.candidates(),
         )
 
     # --- alerts ----------------------------------------------------------------------

@@ -13,11 +13,24 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from traider.engine.models.live import LiveModels
+from traider.engine.view import ModelsView
 
 if TYPE_CHECKING:
     from traider.engine.engine import Engine
 
-__all__ = ["build_live_models"]
+__all__ = ["EngineModelsMixin", "build_live_models"]
+
+
+class EngineModelsMixin:
+    """The engine's `EngineView` methods for the models (kept here: engine.py is full)."""
+
+    live_models: LiveModels
+
+    def models(self) -> ModelsView:
+        return self.live_models.view()
+
+    def approve_model(self, model_id: str, by: str) -> str:
+        return self.live_models.approve(model_id, by)
 
 
 def build_live_models(engine: Engine) -> LiveModels:
