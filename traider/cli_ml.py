@@ -1,14 +1,16 @@
 """`traider evaluate` and `traider train`: models on bar features, judged honestly.
 
-`evaluate` runs a purged walk-forward over OHLCV bars (a file, `--data`, or the simulated
-market, `--sim`) for each model and for the Hedge ensemble of them (weights updated
-online, after each outcome, never ahead of it), and prints accuracy with its confidence
-interval, log-loss and Brier against naive baselines, and a long/flat P&L after fees and
-spread with Sharpe, PSR and DSR (the DSR counts every model tried as a trial). `train`
-runs the same walk-forward for one model (its out-of-sample numbers), fits it on every
-row and registers it as a *candidate*: only an operator approves it (`traider models
-approve`). Both write a report (markdown, JSON, chart) under `$TRAIDER_HOME/reports/`.
-Progress goes to stderr, so `--json` output on stdout stays clean.
+`evaluate` runs a purged walk-forward over OHLCV bars (a file, `--data`, the simulated
+market, `--sim`, or an L2 recording, `--recording`, whose bars also carry per-bar
+order-book aggregates, the `ms_*` features of `bar_micro.py`) for each model and for the
+Hedge ensemble of them (weights updated online, after each outcome, never ahead of it),
+and prints accuracy with its confidence interval, log-loss and Brier against naive
+baselines, and a long/flat P&L after fees and spread with Sharpe, PSR and DSR (the DSR
+counts every model tried as a trial). `train` runs the same walk-forward for one model
+(its out-of-sample numbers), fits it on every row and registers it as a *candidate*: only
+an operator approves it (`traider models approve`). Both write a report (markdown, JSON,
+chart) under `$TRAIDER_HOME/reports/`. Progress goes to stderr, so `--json` output on
+stdout stays clean.
 """
 
 from __future__ import annotations
@@ -42,11 +44,21 @@ SeedOpt = Annotated[int, typer.Option("--seed", help="With --sim: the random see
 TimeframesOpt = Annotated[
     str | None,
     typer.Option(help="Feature timeframes, the bars' own first (default 1h,4h; 1m,5m,15m "
-                 "with --sim)."),
+                 "with --sim; 1m,5m with --recording)."),
 ]  # fmt: skip
+RecordingOpt = Annotated[
+    Path | None,
+    typer.Option("--recording", help="L2 recording (.parquet, e.g. from `traider record`): "
+                 "bars with order-book aggregates (ms_* features)."),
+]  # fmt: skip
+SymbolOpt = Annotated[
+    str | None,
+    typer.Option("--symbol", help="With --recording: the symbol (default: its first)."),
+]
 OutOpt = Annotated[Path | None, typer.Option(help="Report dir (default $TRAIDER_HOME/reports).")]
 FILE_TIMEFRAMES = ("1h", "4h")
 SIM_TIMEFRAMES = ("1m", "5m", "15m")  # the simulator's bars are 1m
+RECORDING_TIMEFRAMES = ("1m", "5m")  # recordings are hours long, not weeks
 SIM_BARS = 20_000
 
 
@@ -89,6 +101,71 @@ def load_cli_bars(
     except (pl.exceptions.PolarsError, OSError) as exc:
         fail(f"--data {data}: cannot read it ({exc})", 2)
     return CliBars(frame, str(data), data.stem, tfs or FILE_TIMEFRAMES)
+
+
+def load_cli_source(
+    data: Path | None,
+    sim: str | None,
+    recording: Path | None,
+    symbol: str | None,
+    n_bars: int,
+    seed: int,
+    timeframes: str | None,
+    *,
+    horizon: int,
+    splits: int,
+    test_rows_per_fold: int,
+) -> CliBars:
+    """`load_cli_bars` with a third source, --recording; exactly one of the three. A
+    recording too short for the walk-forward is refused before any work, saying how many
+    bars it has and how many are needed (exit 2, one line)."""
+    if sum(x is not None for x in (data, sim, recording)) != 1:
+        fail("give exactly one of --data FILE or --sim SYMBOL, or --recording FILE", 2)
+    if recording is None:
+        if symbol is not None:
+            fail("--symbol goes with --recording (--sim names its own symbol)", 2)
+        return load_cli_bars(data, sim, n_bars, seed, timeframes)
+    source = _recording_bars(recording, symbol, timeframes)
+    from traider.engine.models.training import bars_needed
+
+    have = source.frame.height
+    need = bars_needed(source.timeframes, horizon, splits, test_rows_per_fold)
+    if have < need:
+        fail(f"{source.source}: too few bars: {have}, but {','.join(source.timeframes)} "
+             f"features, horizon {horizon} and {splits} walk-forward folds need at least "
+             f"{need}; record longer", 2)  # fmt: skip
+    return source
+
+
+def _recording_bars(path: Path, symbol: str | None, timeframes: str | None) -> CliBars:
+    """Bars of the first timeframe's length, with microstructure aggregates, replayed
+    from an L2 recording (progress on stderr: long recordings take a while)."""
+    from traider.engine.features.bar_micro import micro_bars_from_recording
+    from traider.engine.features.bars import timeframe_ns
+    from traider.engine.marketdata.recording import recording_info
+
+    if not path.is_file():
+        fail(f"--recording {path}: no such file; make one with `traider record`", 2)
+    tfs = tuple(t.strip() for t in (timeframes or "").split(",") if t.strip())
+    tfs = tfs or RECORDING_TIMEFRAMES
+    try:
+        every_s = timeframe_ns(tfs[0]) // 1_000_000_000
+        symbols = recording_info(path)["symbols"]
+        if not symbols:
+            raise ValueError("the recording is empty")
+        name = symbol or symbols[0]
+        if name not in symbols:
+            raise ValueError(f"no {name} in it (it has {', '.join(symbols)})")
+
+        def progress(fraction: float, message: str) -> None:
+            typer.echo(f"[{fraction:4.0%}] replaying {path.name}: {message}", err=True)
+
+        frame = micro_bars_from_recording(path, every_s, symbols=[name], progress=progress)[name]
+    except (ValueError, OSError) as exc:  # pyarrow's errors on a bad file are ValueErrors
+        fail(f"--recording {path}: {exc}", 2)
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+    source = f"recording {path} {name}: {frame.height} {tfs[0]} bars with order-book aggregates"
+    return CliBars(frame, source, f"rec-{path.stem}-{safe}", tfs)
 
 
 def _load(bars: CliBars, horizon: int) -> tuple[Any, Any, Any]:
@@ -160,6 +237,8 @@ def _with_fold_progress(
 def evaluate(
     data: DataOpt = None,
     sim: SimOpt = None,
+    recording: RecordingOpt = None,
+    symbol: SymbolOpt = None,
     bars: BarsOpt = SIM_BARS,
     seed: SeedOpt = 7,
     models: Annotated[str, typer.Option(help="Comma-separated: " + ", ".join(MODEL_NAMES))] = (
@@ -181,18 +260,20 @@ def evaluate(
     from traider.engine.models.evaluation import evaluate as run_eval
     from traider.engine.models.evaluation import walk_forward_splits
     from traider.engine.models.report import summarise, summary_table, write_report
-    from traider.engine.models.training import fit_predict_for
+    from traider.engine.models.training import TRAIN_MIN_ROWS, fit_predict_for
 
     names = [m.strip() for m in models.split(",") if m.strip()]
     for name in names:
         _check_model(name, "--models")  # before any work
     if splits < 2:
         fail("--splits must be >= 2", 2)
-    source = load_cli_bars(data, sim, bars, seed, timeframes)
+    source = load_cli_source(data, sim, recording, symbol, bars, seed, timeframes,
+                             horizon=horizon, splits=splits, test_rows_per_fold=1)  # fmt: skip
     dataset, fwd, label_end = _load(source, horizon)
     n = len(dataset.y)
     try:
-        folds = walk_forward_splits(dataset.ts_ns, label_end, splits, train_min=max(n // 3, 200))
+        train_min = max(n // 3, TRAIN_MIN_ROWS)
+        folds = walk_forward_splits(dataset.ts_ns, label_end, splits, train_min=train_min)
     except ValueError as exc:
         fail(f"{source.source}: {exc}", 2)
     row_of = {x.tobytes(): i for i, x in enumerate(dataset.X)}
@@ -252,6 +333,8 @@ def _stderr_progress(stage: str, fraction: float, message: str) -> None:
 def train(
     data: DataOpt = None,
     sim: SimOpt = None,
+    recording: RecordingOpt = None,
+    symbol: SymbolOpt = None,
     bars: BarsOpt = SIM_BARS,
     seed: SeedOpt = 7,
     model: Annotated[str, typer.Option(help="One of: " + ", ".join(MODEL_NAMES))] = "xgboost",
@@ -269,13 +352,19 @@ def train(
     a report."""
     from traider.engine.models.registry import ModelRegistry, RegistryError
     from traider.engine.models.report import summary_table
-    from traider.engine.models.training import TrainSpec, register_candidate, train_model
+    from traider.engine.models.training import (
+        TEST_ROWS_PER_FOLD,
+        TrainSpec,
+        register_candidate,
+        train_model,
+    )
     from traider.engine.state.sqlite_store import SQLiteStore
     from traider.engine.state.store import StoreUnavailable
 
     _check_model(model, "--model")
     cfg = load_cli_config(None, None)
-    source = load_cli_bars(data, sim, bars, seed, timeframes)
+    source = load_cli_source(data, sim, recording, symbol, bars, seed, timeframes, horizon=horizon,
+                             splits=splits, test_rows_per_fold=TEST_ROWS_PER_FOLD)  # fmt: skip
     try:
         spec = TrainSpec(model, source.timeframes, horizon, splits, fee_bps, spread_bps)
     except ValueError as exc:

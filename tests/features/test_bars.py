@@ -14,6 +14,7 @@ from polars.testing import assert_frame_equal
 from traider.engine.features.bars import (
     FEATURES,
     bar_features,
+    feature_columns,
     make_dataset,
     timeframe_ns,
     trades_to_bars,
@@ -207,3 +208,49 @@ def test_real_hourly_btc() -> None:
     rsi = ds.X[:, ds.feature_names.index("rsi_14_1h")]
     assert rsi.min() >= 0.0
     assert rsi.max() <= 100.0
+
+
+def with_micro(df: pl.DataFrame, seed: int) -> pl.DataFrame:
+    """`df` with two per-bar microstructure aggregates (some bars without samples: NaN)."""
+    rng = np.random.default_rng(seed)
+    ofi = rng.standard_normal(df.height)
+    ofi[::17] = np.nan
+    return df.with_columns(
+        pl.Series("ms_ofi", ofi), pl.Series("ms_spread_bps", rng.uniform(0.5, 2.0, df.height))
+    )
+
+
+def test_micro_columns_pass_through_as_features() -> None:
+    df = random_bars(300, MIN, seed=8)
+    plain = bar_features(df, ("1m", "5m"))
+    f = bar_features(with_micro(df, 8), ("1m", "5m"))
+    # the ms_ columns come last, unchanged; everything else is as without them
+    assert f.columns == [*plain.columns, "ms_ofi", "ms_spread_bps"]
+    assert_frame_equal(f.drop("ms_ofi", "ms_spread_bps"), plain)
+    assert_frame_equal(f.select("ms_ofi", "ms_spread_bps"),
+                       with_micro(df, 8).select("ms_ofi", "ms_spread_bps"))  # fmt: skip
+    assert feature_columns(f)[-2:] == ["ms_ofi", "ms_spread_bps"]
+    ds = make_dataset(f)
+    assert ds.feature_names[-2:] == ("ms_ofi", "ms_spread_bps")
+    assert np.isfinite(ds.X).all()
+    # a bar without samples (NaN) is dropped, not filled
+    nan_ts = set(df.filter(pl.int_range(pl.len()) % 17 == 0)["ts"].to_list())
+    assert not nan_ts & set(ds.ts_ns.tolist())
+    assert len(ds) < len(make_dataset(plain))
+
+
+@pytest.mark.parametrize("cut", [60, 149, 150, 151])
+def test_micro_columns_are_causal(cut: int) -> None:
+    """Changing the ms_ values (and the bars) after `cut` leaves rows <= cut unchanged."""
+    tfs = ("1m", "5m")
+    df = with_micro(random_bars(400, MIN, seed=9, t0=2 * MIN), 9)
+    base = bar_features(df, tfs)
+    later = pl.int_range(pl.len()) > cut
+    changed = df.with_columns(
+        pl.when(later).then(pl.col("ms_ofi") * 3.0 + 1.0).otherwise(pl.col("ms_ofi")),
+        pl.when(later).then(-pl.col("ms_spread_bps")).otherwise(pl.col("ms_spread_bps")),
+    )
+    other = bar_features(changed, tfs)
+    assert_frame_equal(base.head(cut + 1), other.head(cut + 1))
+    assert not base.tail(df.height - cut - 1).equals(other.tail(df.height - cut - 1))
+    assert_frame_equal(base.head(cut + 1), bar_features(df.head(cut + 1), tfs, base="1m"))

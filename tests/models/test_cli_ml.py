@@ -153,3 +153,104 @@ def test_models_retrain_exits_1_with_one_line_when_the_job_fails(traider_home: P
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("traider: retraining momentum failed:")
     assert "too few" in last
+
+
+# --- --recording: bars with order-book aggregates from an L2 recording ----------------
+
+
+@pytest.fixture(scope="module")
+def short_recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from traider.cli_replay import record_simulated
+
+    path = tmp_path_factory.mktemp("rec") / "short.parquet"
+    record_simulated(path, ("BTC-USD",), 150.0)  # 1 complete minute
+    return path
+
+
+@pytest.mark.parametrize("command", ["evaluate", "train"])
+def test_a_short_recording_is_refused_saying_how_many_bars(
+    command: str, short_recording: Path
+) -> None:
+    result = CliRunner().invoke(app, [command, "--recording", str(short_recording)])
+    assert result.exit_code == 2, result.output
+    lines = [ln for ln in result.stderr.strip().splitlines() if not ln.startswith("[")]
+    assert len(lines) == 1, result.stderr  # one line besides the replay's progress
+    assert lines[0].startswith(f"traider: recording {short_recording} BTC-USD: 1 1m bars")
+    need = 510 if command == "train" else 455  # 1m,5m warm-up + rows + horizon
+    assert "too few bars: 1, but 1m,5m features, horizon 1 and" in lines[0]
+    assert f"need at least {need}" in lines[0]
+
+
+@pytest.mark.parametrize("command", ["evaluate", "train"])
+def test_recording_is_a_third_exclusive_source(
+    command: str, short_recording: Path, tmp_path: Path
+) -> None:
+    runner = CliRunner()
+    csv = tmp_path / "bars.csv"
+    csv.write_text("ts,open,high,low,close,volume\n")
+    for other in (["--data", str(csv)], ["--sim", "BTC-USD"]):
+        both = runner.invoke(app, [command, "--recording", str(short_recording), *other])
+        assert both.exit_code == 2
+        assert "exactly one of --data FILE or --sim SYMBOL, or --recording FILE" in both.stderr
+    stray = runner.invoke(app, [command, "--sim", "BTC-USD", "--symbol", "ETH-USD"])
+    assert stray.exit_code == 2
+    assert "--symbol goes with --recording" in stray.stderr
+    missing = runner.invoke(app, [command, "--recording", str(tmp_path / "nope.parquet")])
+    assert missing.exit_code == 2
+    assert "no such file" in missing.stderr
+    other_symbol = runner.invoke(app, [command, "--recording", str(short_recording),
+                                       "--symbol", "ETH-USD"])  # fmt: skip
+    assert other_symbol.exit_code == 2
+    assert "no ETH-USD in it (it has BTC-USD)" in other_symbol.stderr
+
+
+def test_bars_needed_is_exact_for_aligned_gap_free_bars() -> None:
+    import numpy as np
+    import polars as pl
+
+    from traider.engine.models.training import (
+        TEST_ROWS_PER_FOLD,
+        TRAIN_MIN_ROWS,
+        bars_needed,
+        labelled_dataset,
+    )
+
+    rng = np.random.default_rng(1)
+    for tfs, horizon, splits in [(("1m", "5m"), 1, 3), (("1m",), 2, 3), (("1m", "5m"), 1, 30)]:
+        need = bars_needed(tfs, horizon, splits)
+        for n, enough in ((need - 1, False), (need, True)):
+            close = 100.0 * np.exp(np.cumsum(0.001 * rng.standard_normal(n)))
+            bars = pl.DataFrame({"ts": np.arange(n, dtype=np.int64) * 60_000_000_000,
+                                 "open": close, "high": close * 1.001, "low": close * 0.999,
+                                 "close": close, "volume": np.ones(n)})  # fmt: skip
+            rows = len(labelled_dataset(bars, tfs, horizon)[0])
+            fits = rows - max(rows // 3, TRAIN_MIN_ROWS) >= splits * TEST_ROWS_PER_FOLD
+            assert fits is enough, (tfs, horizon, splits, n, rows)
+
+
+def test_train_on_a_recording_registers_microstructure_features(
+    traider_home: Path, tmp_path: Path
+) -> None:
+    from traider.cli_replay import record_simulated
+
+    path = tmp_path / "long.parquet"
+    # 10 h of a slow market (3 events/s, 50 levels) records in ~1.5 s: 599 1m bars,
+    # enough for the 510 that 1m,5m features and 3 folds need
+    record_simulated(path, ("BTC-USD",), 10 * 3600.0, events_per_second=3.0,
+                     levels_per_side=50, step_ms=1000)  # fmt: skip
+    runner = CliRunner()
+    trained = runner.invoke(app, ["train", "--recording", str(path), "--model", "xgboost",
+                                  "--json"])  # fmt: skip
+    assert trained.exit_code == 0, trained.output
+    out = json.loads(trained.stdout)
+    assert out["model_id"] == "xgboost-1"
+    assert "replaying long.parquet" in trained.stderr
+    listed = json.loads(runner.invoke(app, ["models", "list", "--json"]).stdout)["models"]
+    features = listed[0]["metrics"]["profile"]["features"]
+    assert {"ms_ofi", "ms_imbalance_5", "ms_spread_bps", "ms_microprice_dev_bps",
+            "ms_trade_sign_imbalance", "ms_realized_vol"} <= set(features)  # fmt: skip
+    assert "ret_1_5m" in features
+    assert listed[0]["params"]["features"]["timeframes"] == ["1m", "5m"]
+    assert json.loads(Path(out["artifact"]).read_text())["feature_names"] == features
+    report = Path(out["report"]).read_text()
+    assert f"recording {path} BTC-USD: 599 1m bars with order-book aggregates" in report

@@ -54,6 +54,7 @@ from traider.engine.models.base import Dataset
 __all__ = [
     "FEATURES",
     "MICRO_PREFIX",
+    "WARMUP_BARS",
     "bar_features",
     "feature_columns",
     "make_dataset",
@@ -72,6 +73,7 @@ FEATURES = (
     "dist_ma20_bps",
     "dist_ma50_bps",
 )
+WARMUP_BARS = 50  # bars of a timeframe before all its features exist (dist_ma50_bps)
 _NON_FEATURES = ("ts", "close")
 MICRO_PREFIX = "ms_"  # per-bar microstructure aggregates, passed through as features
 _OHLCV = ("open", "high", "low", "close", "volume")
@@ -136,7 +138,7 @@ def _tf_features(bars: pl.DataFrame, sfx: str) -> pl.DataFrame:
         .when(gain.is_not_null())
         .then(50.0)
         .alias(f"rsi_14_{sfx}"),
-        *((c / c.rolling_mean(n) - 1.0) * 1e4 for n in (20, 50)),
+        *((c / c.rolling_mean(n) - 1.0) * 1e4 for n in (20, WARMUP_BARS)),
     ]
     exprs[-2] = exprs[-2].alias(f"dist_ma20_bps_{sfx}")
     exprs[-1] = exprs[-1].alias(f"dist_ma50_bps_{sfx}")

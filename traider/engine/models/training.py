@@ -33,6 +33,7 @@ __all__ = [
     "Progress",
     "TrainResult",
     "TrainSpec",
+    "bars_needed",
     "fit_predict_for",
     "labelled_dataset",
     "load_bars",
@@ -46,6 +47,10 @@ Progress = Callable[[str, float, str], None]  # (stage, fraction of the whole jo
 FitPredict = Callable[[Any, Any], Callable[[Any], Any]]
 
 _TF_RE = re.compile(r"^(\d+)([smhd])$")
+# the walk-forward's first fold trains on max(rows // 3, TRAIN_MIN_ROWS) rows; each fold
+# tests at least TEST_ROWS_PER_FOLD rows (`train_model`; `evaluate` asks for 1)
+TRAIN_MIN_ROWS = 200
+TEST_ROWS_PER_FOLD = 20
 # shares of the job's progress bar outside the row-weighted evaluate + fit part
 _FEATURES_DONE = 0.05
 _FIT_DONE = 0.95
@@ -204,6 +209,28 @@ def labelled_dataset(
     return make_labelled(features, horizon_bars)
 
 
+def bars_needed(
+    timeframes: tuple[str, ...],
+    horizon_bars: int,
+    splits: int,
+    test_rows_per_fold: int = TEST_ROWS_PER_FOLD,
+) -> int:
+    """The fewest gap-free bars (of `timeframes[0]`) from which the walk-forward can get
+    enough rows: the features' warm-up (at best: the data starts on every timeframe's
+    boundary), the training and test rows, and the label horizon (the last rows have no
+    label). A lower bound: a partial first higher bar, gaps or rows with a NaN input
+    (a bar without microstructure samples) need more."""
+    from traider.engine.features.bars import WARMUP_BARS, timeframe_ns
+
+    base = timeframe_ns(timeframes[0])
+    warmup = max(WARMUP_BARS * (timeframe_ns(tf) // base) for tf in timeframes) - 1
+    test = splits * test_rows_per_fold
+    rows = TRAIN_MIN_ROWS + test
+    while rows - max(rows // 3, TRAIN_MIN_ROWS) < test:
+        rows += 1
+    return warmup + rows + horizon_bars
+
+
 def make_model(name: str, horizon: str = "1h", threads: int = 0) -> Any:
     """A fresh, unfitted model. `threads` bounds xgboost's threads (0: all cores)."""
     from traider.engine.models.forest import RandomForestModel
@@ -283,8 +310,8 @@ def train_model(
                               f"{bars.height} bars")  # fmt: skip
     dataset, forward_returns, label_end = labelled_dataset(bars, spec.timeframes, spec.horizon_bars)
     n = len(dataset)
-    train_min = max(n // 3, 200)
-    if n - train_min < spec.splits * 20:
+    train_min = max(n // 3, TRAIN_MIN_ROWS)
+    if n - train_min < spec.splits * TEST_ROWS_PER_FOLD:
         raise ValueError(
             f"only {n} usable rows after the features' warm-up: too few for {spec.splits} "
             f"walk-forward folds after {train_min} training rows; give more bars"
