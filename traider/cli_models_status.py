@@ -50,6 +50,11 @@ def _print(view: dict[str, Any]) -> None:
         state = "running" if not r["finished"] else ("ok" if r["ok"] else "FAILED")
         typer.echo(f"retrain {r['job_id']:<28} {r['stage']:<9} {_bar(r['fraction'])} "
                    f"{r['fraction']:>4.0%} {state}: {r['message']}")  # fmt: skip
+    for c in view.get("candidates", []):
+        acc = "n/a" if c["oos_accuracy"] is None else f"{c['oos_accuracy']:.3f}"
+        todo = "approve" if c["state"] == "candidate" else "promote"
+        typer.echo(f"waiting {c['model_id']:<20} {c['state']:<10} out-of-sample accuracy "
+                   f"{acc}  next: traider models {todo} {c['model_id']} --by NAME")  # fmt: skip
     typer.echo(f"bars recorded: {view['bars']}")
 
 

@@ -44,7 +44,9 @@ def test_json_is_strict_and_keyed(traider_home: Path, monkeypatch: pytest.Monkey
     assert result.exit_code == 0, result.output
     assert sent == [{"cmd": "models"}]
     doc = json.loads(result.stdout, parse_constant=lambda c: pytest.fail(f"non-strict {c}"))
-    assert set(doc) == {"version", "enabled", "models", "signals", "retraining", "bars", "note"}
+    assert set(doc) == {
+        "version", "enabled", "models", "signals", "retraining", "bars", "note", "candidates"
+    }
     xgb = doc["models"][0]
     assert xgb["model_id"] == "xgboost-2"
     assert xgb["predictions"] == {"BTC-USD": None, "ETH-USD": 0.48}
@@ -65,3 +67,6 @@ def test_text_shows_weights_signals_and_progress(
     assert "fresh" in out
     assert "epoch 4/10" in out
     assert "40%" in out
+    assert "waiting xgboost-3" in out
+    assert "traider models approve xgboost-3" in out
+    assert "traider models promote lstm-2" in out

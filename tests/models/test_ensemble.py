@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
+from traider.engine.models.base import Prediction
 from traider.engine.models.ensemble import HedgeEnsemble, StackingMetaModel, log_loss
 
 
@@ -185,3 +186,10 @@ def test_carry_over_keeps_learnt_weights_and_gives_a_newcomer_an_equal_share() -
     floored = HedgeEnsemble(["a", "b"], floor=0.05)
     floored.carry_over({"a": 1.0, "b": 0.0})
     assert floored.weights()["b"] >= 0.05
+
+
+def test_zero_weights_without_a_floor_do_not_divide_by_zero() -> None:
+    ens = HedgeEnsemble(["a", "b"], floor=0.0)
+    ens.carry_over({"a": 1.0, "b": 0.0})
+    ens.update({"b": Prediction(0.9, 0.8, "1m")}, 1)  # only the zero-weight model answered
+    assert ens.weights() == {"a": 1.0, "b": 0.0}

@@ -77,14 +77,14 @@ def test_live_models_predict_each_bar_and_learn_weights(engine: Engine, clock: S
     for sym, ups in per_symbol.items():
         assert len(ups) == 4, (sym, len(ups))
         for u in ups:
-            assert set(u.models) == {"momentum", "mean_reversion"}
+            assert set(u.models) == {mom, rev}  # models are known by registry id
             assert math.isclose(sum(u.weights), 1.0)
             assert all(0.0 <= p <= 1.0 for p in u.predictions)
             assert u.ts_event % MIN < 2 * NANOS_PER_SECOND  # right after the bar closed
     # outcomes of the first three bars are in: the weights moved and metrics exist
     lm = engine.live_models
     assert lm._ensemble.updates == 3 * len(engine.symbols)
-    for name in ("momentum", "mean_reversion"):  # every resolved prediction is tracked
+    for name in (mom, rev):  # every resolved prediction is tracked
         assert lm.tracker.metrics(name).n == 3 * len(engine.symbols)
     view = engine.models()
     by_id = {m.model_id: m for m in view.models}
@@ -105,11 +105,11 @@ def test_weights_move_to_the_model_with_lower_log_loss(engine: Engine, clock: Si
     lm = engine.live_models
     models = {m.name: m for m in lm._runner.models}
     # one model says "no idea" (0.5), the other is confidently wrong half the time
-    models["momentum"].predict = lambda x: Prediction.from_prob(0.5, "1m")  # type: ignore[method-assign]
-    models["mean_reversion"].predict = lambda x: Prediction.from_prob(0.95, "1m")  # type: ignore[method-assign]
+    models["momentum-1"].predict = lambda x: Prediction.from_prob(0.5, "1m")  # type: ignore[method-assign]
+    models["mean_reversion-1"].predict = lambda x: Prediction.from_prob(0.95, "1m")  # type: ignore[method-assign]
     run_minutes(engine, clock, 12)
     w = lm._ensemble.weights()
-    assert w["momentum"] > 0.8 > w["mean_reversion"] >= lm.config.ensemble_floor
+    assert w["momentum-1"] > 0.8 > w["mean_reversion-1"] >= lm.config.ensemble_floor
 
 
 def test_a_failing_model_is_left_out_and_trading_goes_on(engine: Engine, clock: SimClock) -> None:
@@ -123,16 +123,16 @@ def test_a_failing_model_is_left_out_and_trading_goes_on(engine: Engine, clock: 
     def boom(x: Any) -> Prediction:
         raise RuntimeError("model exploded")
 
-    next(m for m in engine.live_models._runner.models if m.name == "momentum").predict = boom
+    next(m for m in engine.live_models._runner.models if m.name == "momentum-1").predict = boom
     run_minutes(engine, clock, 2.2)
     assert failed
-    assert all(f.model == "momentum" for f in failed)
+    assert all(f.model == "momentum-1" for f in failed)
     assert any("model exploded" in a.message for a in alerts)
     assert updates, "the ensemble still speaks with the model that works"
     for u in updates:
-        i = u.models.index("momentum")
+        i = u.models.index("momentum-1")
         assert math.isnan(u.predictions[i])
-        assert u.prob_up == pytest.approx(u.predictions[u.models.index("mean_reversion")])
+        assert u.prob_up == pytest.approx(u.predictions[u.models.index("mean_reversion-1")])
 
 
 def test_models_veto_and_scale_strategy_entries(engine: Engine, clock: SimClock) -> None:

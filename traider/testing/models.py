@@ -6,6 +6,7 @@ from typing import Any
 
 from traider.engine.engine import Engine
 from traider.engine.features.bars import bar_features, make_dataset
+from traider.engine.models.live_loader import file_sha256
 from traider.engine.models.registry import ModelRegistry
 from traider.engine.models.rules import MomentumModel
 from traider.engine.models.tracking import TrainingProfile
@@ -23,6 +24,7 @@ def register_live(
     trained_at_ns: int | None = None,
     promote: bool = True,
     profile_shift: float = 0.0,
+    horizon_bars: int = 1,
 ) -> str:
     """Fit a rule model on simulated bars, register it, and (by default) approve and
     promote it by "alice"; returns its model id. `profile_shift` moves the recorded
@@ -39,7 +41,7 @@ def register_live(
     profile = TrainingProfile.from_matrix(
         data.X + profile_shift, data.feature_names, training_accuracy=0.52
     )
-    feature_spec = {"timeframes": list(timeframes), "base": base, "horizon_bars": 1}
+    feature_spec = {"timeframes": list(timeframes), "base": base, "horizon_bars": horizon_bars}
     rec = registry.register(
         model.name,
         params={**artifact.params, "features": feature_spec},
@@ -50,6 +52,7 @@ def register_live(
             "oos_accuracy": 0.52,
             "profile": profile.to_dict(),
             "trained_at_ns": trained_at_ns or engine.clock.timestamp_ns(),
+            "artifact_sha256": file_sha256(path),
         },
         artifact_path=str(path),
     )

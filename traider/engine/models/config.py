@@ -50,8 +50,8 @@ class ModelsConfig:
             out.append("models.max_size_multiplier must be in (0, 3]")
         if self.ensemble_eta <= 0:
             out.append("models.ensemble_eta must be > 0")
-        if not 0.0 <= self.ensemble_floor < 0.2:
-            out.append("models.ensemble_floor must be in [0, 0.2)")
+        if not 0.0 < self.ensemble_floor < 0.2:
+            out.append("models.ensemble_floor must be in (0, 0.2): a model needs a way back")
         if self.psi_threshold <= 0:
             out.append("models.psi_threshold must be > 0")
         if self.psi_min_rows < 20:

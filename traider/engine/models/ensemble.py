@@ -158,8 +158,9 @@ class HedgeEnsemble:
         mass = sum(self._w[n] for n in probs)
         scaled = {n: self._w[n] * math.exp(-self.eta * (losses[n] - best)) for n in probs}
         scaled_mass = sum(scaled.values())
-        for n, w in scaled.items():  # the answering models keep the mass they had
-            self._w[n] = w * mass / scaled_mass
+        if scaled_mass > 0.0:  # all-zero weights (no floor) have nothing to move
+            for n, w in scaled.items():  # the answering models keep the mass they had
+                self._w[n] = w * mass / scaled_mass
         self._mix_floor()
         self.updates += 1
 

@@ -31,6 +31,7 @@ class Bar:
     low: float
     close: float
     volume: float
+    micro: dict[str, float] | None = None  # the bar's order-book aggregates (ms_ columns)
 
 
 class BarBook:
@@ -68,9 +69,22 @@ class BarBook:
         """Complete the open bar, and the empty bars after it, that ended by `now_ns`."""
         out: list[Bar] = []
         bar = self._open[symbol]
+        if bar is not None:
+            # after a long pause only the last `keep` flat bars matter: skip the rest
+            behind = (now_ns - bar.start_ns) // self.bar_ns
+            if behind > self.keep + 1:
+                self._done[symbol].append(bar)
+                self._fresh[symbol].append(bar)
+                self.completed += 1
+                c = bar.close
+                start = now_ns - now_ns % self.bar_ns - self.keep * self.bar_ns
+                bar = Bar(start, c, c, c, c, 0.0)
         while bar is not None and bar.start_ns + self.bar_ns <= now_ns:
             self._done[symbol].append(bar)
-            self._fresh[symbol].append(bar)
+            fresh = self._fresh[symbol]
+            fresh.append(bar)
+            if len(fresh) > self.keep:  # nobody is collecting: keep it bounded
+                del fresh[: -self.keep]
             self.completed += 1
             out.append(bar)
             c = bar.close
@@ -118,9 +132,11 @@ class BarBook:
         return done[-1].close if done else None
 
     def frame(self, symbol: str) -> pl.DataFrame:
-        """Completed bars as a polars frame (ts as Datetime ns UTC), oldest first."""
+        """Completed bars as a polars frame (ts as Datetime ns UTC), oldest first, with the
+        `ms_` microstructure columns when any bar has them (NaN for bars without, e.g.
+        backfilled history: a model using them warms up on live bars)."""
         done = list(self._done[symbol])
-        return pl.DataFrame(
+        frame = pl.DataFrame(
             {
                 "ts": pl.Series([b.start_ns for b in done], dtype=pl.Int64).cast(
                     pl.Datetime("ns", "UTC")
@@ -132,4 +148,13 @@ class BarBook:
                 "volume": [b.volume for b in done],
             },
             schema_overrides={c: pl.Float64 for c in ("open", "high", "low", "close", "volume")},
+        )
+        if not any(b.micro for b in done):
+            return frame
+        from traider.engine.features.bar_micro import MICRO_COLUMNS
+
+        nan = float("nan")
+        return frame.with_columns(
+            pl.Series(c, [b.micro.get(c, nan) if b.micro else nan for b in done], pl.Float64)
+            for c in MICRO_COLUMNS
         )

@@ -5,23 +5,46 @@ approve`, `promote`). A live model is still left out, with the reason shown on t
 and in an alert, when:
 
 * it is older than `[models] max_age_days` (expired: retraining is scheduled);
-* its artifact is missing, unreadable, or does not match what the registry recorded;
+* its artifact is missing or unreadable, its file's sha256 is not the one recorded at
+  registration (`metrics["artifact_sha256"]`; a record without it is refused too), or it
+  holds another kind of model than the registry name says;
+* its registry record is malformed (each record is judged on its own: one bad record
+  never stops the others from loading or a retired model from leaving);
 * it was trained on bars of another length than the engine builds (the live bars are
   1 minute), or without a feature spec (trained before the spec was recorded);
 * its label horizon differs from the other live models' (the Hedge weights compare
-  losses on the same outcomes).
+  losses on the same outcomes): models already running keep their place, then the oldest
+  registration wins.
+
+Inside the engine a model is known by its registry id ("xgboost-3"), not its name: the
+ensemble weights, the tracker and the pending outcomes of one version never carry over
+to the next.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from traider.engine.features.bars import timeframe_ns
 from traider.engine.models.registry import ModelRecord
 from traider.engine.models.tracking import NS_PER_DAY, TrainingProfile
 
-__all__ = ["ModelSlot", "import_model_class", "import_model_library", "load_model", "slot_for"]
+__all__ = [
+    "KNOWN_KINDS",
+    "ModelSlot",
+    "file_sha256",
+    "import_model_class",
+    "import_model_library",
+    "judge_records",
+    "load_model",
+    "slot_for",
+]
+
+KNOWN_KINDS = frozenset({"xgboost", "random_forest", "lstm", "momentum", "mean_reversion"})
 
 
 @dataclass
@@ -42,6 +65,11 @@ class ModelSlot:
     @property
     def name(self) -> str:
         return self.record.name
+
+    @property
+    def member(self) -> str:
+        """The id the ensemble, tracker and events use: the registry id."""
+        return self.record.model_id
 
     def age_days(self, now_ns: int) -> float:
         return (now_ns - self.trained_at_ns) / NS_PER_DAY
@@ -102,19 +130,31 @@ def slot_for(record: ModelRecord, now_ns: int, max_age_days: float, bar_ns: int)
     return slot
 
 
+def file_sha256(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
 def load_model(slot: ModelSlot) -> None:
     """Load the artifact into `slot.model`; on any problem the slot becomes `failed`."""
     rec = slot.record
     try:
         from traider.engine.models.base import read_artifact
 
-        artifact = read_artifact(rec.artifact_path)
-        if artifact.data_hash != rec.data_hash:
+        recorded = rec.metrics.get("artifact_sha256")
+        if not isinstance(recorded, str) or not recorded:
+            raise ValueError("no artifact sha256 recorded at registration: train it again")
+        actual = file_sha256(rec.artifact_path)
+        if actual != recorded:
             raise ValueError(
-                f"artifact data hash {artifact.data_hash[:12]} is not the registered "
-                f"{rec.data_hash[:12]}: the file was replaced"
+                f"file sha256 {actual[:12]} is not the registered {recorded[:12]}: "
+                "the file was replaced or edited"
             )
-        model = import_model_class(artifact.kind).from_artifact(artifact, name=rec.name)
+        artifact = read_artifact(rec.artifact_path)
+        if rec.name in KNOWN_KINDS and artifact.kind != rec.name:
+            raise ValueError(f"it holds a {artifact.kind!r} model, not {rec.name!r}")
+        if artifact.data_hash != rec.data_hash:
+            raise ValueError("its training-data hash is not the registered one")
+        model = import_model_class(artifact.kind).from_artifact(artifact, name=rec.model_id)
     except Exception as exc:  # any broken artifact means: do not trade on it
         slot.state, slot.note = "failed", f"cannot load {rec.artifact_path}: {exc}"[:300]
         return
@@ -122,3 +162,41 @@ def load_model(slot: ModelSlot) -> None:
     slot.feature_names = tuple(model.feature_names)
     seq = getattr(model, "seq_len", 1)
     slot.seq_len = int(seq) if isinstance(seq, int) and seq > 0 else 1
+
+
+def judge_records(
+    records: Iterable[ModelRecord],
+    old: Mapping[str, ModelSlot],
+    now_ns: int,
+    max_age_days: float,
+    bar_ns: int,
+) -> dict[str, ModelSlot]:
+    """The slots for the registry's live records (by name). A slot already running the
+    same version is kept as it is; every other record is judged and loaded afresh, each
+    on its own (a malformed record becomes a `failed` slot, it stops nothing else)."""
+    slots: dict[str, ModelSlot] = {}
+    for rec in records:
+        prev = old.get(rec.name)
+        if prev is not None and prev.member == rec.model_id and prev.model is not None:
+            prev.state, prev.note = "live", ""  # re-judged below against the others
+            slots[rec.name] = prev
+            continue
+        try:
+            slot = slot_for(rec, now_ns, max_age_days, bar_ns)
+        except Exception as exc:  # a malformed record: refuse it, judge the rest
+            slot = ModelSlot(rec, "failed", f"malformed registry record: {exc}"[:300])
+        if slot.state == "live":
+            load_model(slot)
+        slots[rec.name] = slot
+    running = {s.member for s in old.values() if s.state == "live"}
+    live = sorted(
+        (s for s in slots.values() if s.state == "live"),
+        key=lambda s: (s.member not in running, s.record.registered_at_ns, s.member),
+    )
+    if live:  # one label horizon per ensemble: the weights compare the same outcomes
+        horizon = live[0].horizon_bars
+        for s in live[1:]:
+            if s.horizon_bars != horizon:
+                s.state = "disabled"
+                s.note = f"horizon {s.horizon_bars} bars; the models in use predict {horizon}"
+    return slots

@@ -58,7 +58,7 @@ class RetrainRunner:
         """Submit a retrain of `slot`'s model; returns the job id, or None when it is
         already running, was requested too recently, or there are too few bars."""
         cfg = self.owner.config
-        name = slot.name
+        name = slot.name  # one job per registry name
         now = self.owner.clock.timestamp_ns()
         if name in self._by_model or not slot.timeframes:
             return None

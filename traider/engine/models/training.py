@@ -408,14 +408,18 @@ def train_model(
 
 def register_candidate(registry: ModelRegistry, result: TrainResult, by: str) -> ModelRecord:
     """Register `result` as a candidate under its model's name (only an operator can
-    approve it afterwards)."""
+    approve it afterwards). The artifact file's sha256 is recorded with it: the engine
+    refuses to load a file that no longer matches."""
+    import hashlib
+
+    digest = hashlib.sha256(Path(result.artifact_path).read_bytes()).hexdigest()
     return registry.register(
         result.model,
         params=result.params,
         data_start_ns=result.data_start_ns,
         data_end_ns=result.data_end_ns,
         data_hash=result.data_hash,
-        metrics=result.metrics,
+        metrics={**result.metrics, "artifact_sha256": digest},
         artifact_path=result.artifact_path,
         by=by,
     )

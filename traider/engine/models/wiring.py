@@ -55,4 +55,5 @@ def build_live_models(engine: Engine) -> LiveModels:
         engine.home,
         bar_s=engine.config.models.bar_seconds,
         backfill=backfill,
+        book_features=engine.features,
     )
