@@ -371,3 +371,19 @@ def test_candidates_are_listed_and_only_a_human_approves(engine: Engine, clock: 
     assert engine.models().candidates[0].state == "approved"
     run_minutes(engine, clock, 1.05)
     assert engine.models().models == (), "approved is not live: it does not trade"
+
+
+def test_live_bars_carry_the_books_microstructure(engine: Engine, clock: SimClock) -> None:
+    """Sampled once a second from the engine's book features; backfilled bars have none."""
+    from traider.engine.features.bar_micro import MICRO_COLUMNS
+
+    register_live(engine, MomentumModel)
+    engine.boot()
+    run_minutes(engine, clock, 3.05)
+    frame = engine.live_models.bars.frame("BTC-USD")
+    assert set(MICRO_COLUMNS) <= set(frame.columns)
+    live = frame.tail(2)
+    for column in MICRO_COLUMNS:
+        assert live[column].is_finite().all(), column
+    assert frame.head(5)["ms_spread_bps"].is_nan().all()
+    assert (live["ms_spread_bps"] > 0).all()
