@@ -55,3 +55,14 @@ def test_seeded_history_comes_before_live_bars_and_is_bounded() -> None:
     frame = book.frame("X")
     assert frame.height == 5
     assert frame["close"].to_list() == [1.0, 1.0, 1.0, 1.0, 100.0]
+
+
+def test_a_long_gap_fills_only_the_last_bars_when_bounded() -> None:
+    bounded = BarBook(("X",), M, 100, max_gap_bars=5)
+    bounded.on_trade("X", 0, 100.0, 1.0)
+    bars = bounded.close_until(30 * 24 * 60 * M)["X"]  # a month later
+    assert len(bars) <= 7
+    assert bars[-1].start_ns == 30 * 24 * 60 * M - M
+    every = BarBook(("X",), M, 3)  # unbounded: a replay needs every bar
+    every.on_trade("X", 0, 100.0, 1.0)
+    assert len(every.close_until(50 * M)["X"]) == 50

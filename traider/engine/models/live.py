@@ -96,7 +96,8 @@ class LiveModels:
         self.publish = publish
         self.store = store
         self.bar_ns = bar_s * NS
-        self.bars = BarBook(symbols, self.bar_ns, config.history_bars)
+        keep = config.history_bars
+        self.bars = BarBook(symbols, self.bar_ns, keep, max_gap_bars=keep)
         self.micro = MicroBarSampler(symbols, self.bar_ns)
         self.book_features = book_features
         self.backfill = backfill

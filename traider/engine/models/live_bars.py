@@ -35,11 +35,17 @@ class Bar:
 
 
 class BarBook:
-    def __init__(self, symbols: tuple[str, ...], bar_ns: int, keep: int) -> None:
+    def __init__(
+        self, symbols: tuple[str, ...], bar_ns: int, keep: int, *, max_gap_bars: int | None = None
+    ) -> None:
+        """`max_gap_bars`: after a pause longer than this many bars, only the last ones
+        are filled with flat bars (and at most this many wait to be collected), so one
+        bad timestamp cannot make millions; None fills every bar (replays need each)."""
         if bar_ns <= 0 or keep < 1:
             raise ValueError("bar_ns must be > 0 and keep >= 1")
         self.bar_ns = bar_ns
         self.keep = keep
+        self.max_gap_bars = max_gap_bars
         self._open: dict[str, Bar | None] = {s: None for s in symbols}
         self._last_price: dict[str, float | None] = {s: None for s in symbols}
         self._done: dict[str, deque[Bar]] = {s: deque(maxlen=keep) for s in symbols}
@@ -69,22 +75,21 @@ class BarBook:
         """Complete the open bar, and the empty bars after it, that ended by `now_ns`."""
         out: list[Bar] = []
         bar = self._open[symbol]
-        if bar is not None:
-            # after a long pause only the last `keep` flat bars matter: skip the rest
-            behind = (now_ns - bar.start_ns) // self.bar_ns
-            if behind > self.keep + 1:
-                self._done[symbol].append(bar)
-                self._fresh[symbol].append(bar)
-                self.completed += 1
-                c = bar.close
-                start = now_ns - now_ns % self.bar_ns - self.keep * self.bar_ns
-                bar = Bar(start, c, c, c, c, 0.0)
+        gap = self.max_gap_bars
+        # after a long pause only the last `gap` flat bars matter: skip the rest
+        if bar is not None and gap is not None and (now_ns - bar.start_ns) // self.bar_ns > gap + 1:
+            self._done[symbol].append(bar)
+            self._fresh[symbol].append(bar)
+            self.completed += 1
+            c = bar.close
+            start = now_ns - now_ns % self.bar_ns - gap * self.bar_ns
+            bar = Bar(start, c, c, c, c, 0.0)
         while bar is not None and bar.start_ns + self.bar_ns <= now_ns:
             self._done[symbol].append(bar)
             fresh = self._fresh[symbol]
             fresh.append(bar)
-            if len(fresh) > self.keep:  # nobody is collecting: keep it bounded
-                del fresh[: -self.keep]
+            if gap is not None and len(fresh) > gap:  # nobody collects: stay bounded
+                del fresh[:-gap]
             self.completed += 1
             out.append(bar)
             c = bar.close
