@@ -90,6 +90,13 @@ def _echo_record(rec: ModelRecord, as_json: bool) -> None:
     last = rec.history[-1]
     why = f" ({last.reason})" if last.reason else ""
     typer.echo(f"{rec.model_id}: {last.action} → {rec.state.value} by {last.by}{why}")
+    if last.action in ("approve", "promote"):
+        # the out-of-sample verdict, where the trainer recorded one, right where the
+        # operator decides: "No evidence of skill ..." must not go unread
+        walk_forward = rec.metrics.get("walk_forward")
+        verdict = walk_forward.get("verdict", []) if isinstance(walk_forward, dict) else []
+        for line in verdict:
+            typer.echo(f"  out of sample: {line}", err=True)
 
 
 def _change(

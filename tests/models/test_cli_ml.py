@@ -120,6 +120,14 @@ def test_train_on_the_simulated_market_records_oos_metrics(traider_home: Path) -
     assert metrics["oos_accuracy"] == out["oos_accuracy"]
     assert {"oos_accuracy_ci", "profile", "trained_at_ns", "report", "rows"} <= set(metrics)
     assert "evaluate" in trained.stderr  # progress on stderr
+    assert "artifact_sha256" in metrics  # the engine loads only this exact file
+    # the operator sees the out-of-sample verdict where they decide
+    approved = runner.invoke(app, ["models", "approve", "momentum-1", "--by", "alice"])
+    assert approved.exit_code == 0, approved.output
+    verdict = metrics["walk_forward"]["verdict"]
+    assert verdict
+    for line in verdict:
+        assert f"out of sample: {line}" in approved.stderr
 
 
 def test_train_refuses_timeframes_that_do_not_start_with_the_bars_own(traider_home: Path) -> None:
