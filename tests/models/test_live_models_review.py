@@ -211,3 +211,31 @@ def test_a_trade_stamped_in_the_future_is_ignored(engine: Engine, clock: SimCloc
     assert any("future" in a.message for a in alerts)
     run_seconds(engine, clock, 60)
     assert engine.live_models.signal("BTC-USD") is not None
+
+
+def test_a_model_we_cannot_retrain_still_expires_cleanly(
+    engine: Engine, clock: SimClock
+) -> None:
+    """An expired model under a custom name (not a kind the pipeline trains): asking
+    for its retrain fails inside, and the reload and checks go on."""
+    from traider.engine.models.live_loader import file_sha256
+
+    old = register_live(engine, MomentumModel, promote=False)
+    registry = ModelRegistry(engine.store)
+    rec = registry.get(old)
+    custom = registry.register(
+        "custom-signal",
+        params=rec.params,
+        data_start_ns=rec.data_start_ns,
+        data_end_ns=rec.data_end_ns,
+        data_hash=rec.data_hash,
+        metrics={**rec.metrics, "trained_at_ns": clock.timestamp_ns() - 31 * DAY,
+                 "artifact_sha256": file_sha256(rec.artifact_path)},
+        artifact_path=rec.artifact_path,
+    ).model_id
+    registry.approve(custom, by="alice")
+    registry.promote(custom, by="alice")
+    engine.boot()
+    run_seconds(engine, clock, 21 * 60)
+    assert {m.model_id: m.state for m in engine.models().models} == {custom: "expired"}
+    assert engine.live_models.retrain.lines() == ()

@@ -56,7 +56,15 @@ class RetrainRunner:
 
     def request(self, slot: ModelSlot, reason: str) -> str | None:
         """Submit a retrain of `slot`'s model; returns the job id, or None when it is
-        already running, was requested too recently, or there are too few bars."""
+        already running, was requested too recently, or there are too few bars. Never
+        raises: a registry reload or a drift check must go on regardless."""
+        try:
+            return self._request(slot, reason)
+        except Exception:
+            log.exception("retrain request for %s failed", slot.member)
+            return None
+
+    def _request(self, slot: ModelSlot, reason: str) -> str | None:
         cfg = self.owner.config
         name = slot.name  # one job per registry name
         now = self.owner.clock.timestamp_ns()
@@ -73,10 +81,10 @@ class RetrainRunner:
             return None
         from traider.engine.models.training import TrainSpec
 
-        spec = TrainSpec(name, slot.timeframes, slot.horizon_bars)
-        try:
+        try:  # never raises into the caller: a reload or a check must go on regardless
+            spec = TrainSpec(name, slot.timeframes, slot.horizon_bars)
             job_id = str(self._pool().submit(spec, self.owner.bars.frame(symbol), reason))
-        except Exception as exc:  # e.g. a job still running in another form: try later
+        except Exception as exc:  # e.g. not a model kind we can train, or the pool failed
             log.warning("retrain of %s not started: %s", name, exc)
             return None
         self._by_model[name] = job_id
