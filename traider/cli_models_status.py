@@ -55,7 +55,7 @@ def _print(view: dict[str, Any]) -> None:
         todo = "approve" if c["state"] == "candidate" else "promote"
         typer.echo(f"waiting {c['model_id']:<20} {c['state']:<10} out-of-sample accuracy "
                    f"{acc}  next: traider models {todo} {c['model_id']} --by NAME")  # fmt: skip
-    typer.echo(f"bars recorded: {view['bars']}")
+    typer.echo(f"bars recorded: {view['bars']}  entries vetoed: {view.get('vetoes', 0)}")
 
 
 @models_app.command("status")

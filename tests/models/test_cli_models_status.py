@@ -45,7 +45,8 @@ def test_json_is_strict_and_keyed(traider_home: Path, monkeypatch: pytest.Monkey
     assert sent == [{"cmd": "models"}]
     doc = json.loads(result.stdout, parse_constant=lambda c: pytest.fail(f"non-strict {c}"))
     assert set(doc) == {
-        "version", "enabled", "models", "signals", "retraining", "bars", "note", "candidates"
+        "version", "enabled", "models", "signals", "retraining", "bars", "note", "candidates",
+        "vetoes",
     }
     xgb = doc["models"][0]
     assert xgb["model_id"] == "xgboost-2"

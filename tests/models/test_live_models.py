@@ -145,6 +145,7 @@ def test_models_veto_and_scale_strategy_entries(engine: Engine, clock: SimClock)
     assert lm.signal("BTC-USD") is not None
     assert lm.size_multiplier("BTC-USD", Side.BUY) == 0.0  # P(up) 0.2 < veto 0.35
     assert engine.context.size_order("BTC-USD", 100.0, 1.0, Side.BUY) == 0.0
+    assert engine.models().vetoes >= 2  # counted for the screen
     assert lm.size_multiplier("BTC-USD", Side.SELL) == 1.0  # 2 × 0.8 capped at 1.0
     model.predict = lambda x: Prediction.from_prob(0.45, "1m")  # type: ignore[method-assign]
     run_minutes(engine, clock, 1.0)

@@ -346,3 +346,11 @@ def test_a_failed_prediction_shows_as_n_a() -> None:
     text = console.export_text()
     assert "n/a" in text
     assert "1 live of 1 models" in text
+
+
+def test_the_summary_counts_vetoed_entries() -> None:
+    from traider.tui.widgets.models_panels import summary_text
+
+    view = FakeEngine.models_view
+    assert "vetoed" not in summary_text(view).plain
+    assert "12 entries vetoed" in summary_text(dataclasses.replace(view, vetoes=12)).plain

@@ -195,6 +195,7 @@ class ModelsView:
     bars: int  # completed bars recorded (all symbols)
     note: str = ""  # e.g. "no live model: train, approve and promote one"
     candidates: tuple[CandidateLine, ...] = ()  # newest first
+    vetoes: int = 0  # entry sizings the models vetoed (size 0) since the engine started
 
 
 EMPTY_MODELS = ModelsView(0, False, (), (), (), 0, "models off")

@@ -485,6 +485,7 @@ class LiveModels:
         p = sig.prob_up if side is Side.BUY else 1.0 - sig.prob_up
         if p < self.config.veto_prob:
             self.vetoes += 1
+            self.version += 1  # the screen shows the count
             return 0.0
         return min(self.config.max_size_multiplier, 2.0 * p)
 

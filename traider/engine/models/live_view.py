@@ -91,4 +91,5 @@ def build_view(lm: LiveModels) -> ModelsView:
         lm.bars.completed,
         note,
         candidate_lines(lm.registry),
+        lm.vetoes,
     )

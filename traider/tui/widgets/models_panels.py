@@ -133,6 +133,8 @@ def summary_text(view: ModelsView) -> Text:
     out.append(f"{live} live", style=f"bold {GREEN}" if live else f"bold {WARN}")
     out.append(f" of {len(view.models)} models", style="dim")
     out.append(f"  {view.bars:,} bars recorded", style="dim")
+    if view.vetoes:
+        out.append(f"  {view.vetoes:,} entries vetoed", style=WARN)
     if view.note:
         out.append(f"  {view.note}", style=WARN)
     return out
