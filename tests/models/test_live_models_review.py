@@ -239,3 +239,96 @@ def test_a_model_we_cannot_retrain_still_expires_cleanly(
     run_seconds(engine, clock, 21 * 60)
     assert {m.model_id: m.state for m in engine.models().models} == {custom: "expired"}
     assert engine.live_models.retrain.lines() == ()
+
+
+# --- second review --------------------------------------------------------------------
+
+
+async def test_a_broken_library_fails_its_model_not_the_registry(
+    engine: Engine, clock: SimClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import traider.engine.models.live as live_module
+
+    bad = register_live(engine, MomentumModel)
+    engine.boot()
+    lm = engine.live_models
+
+    def broken(records: Any) -> None:
+        raise ImportError("torch is broken on this host")
+
+    monkeypatch.setattr(live_module, "_import_libraries", broken)
+    ModelRegistry(engine.store).retire(bad, by="alice")
+    clock.advance(NANOS_PER_SECOND)
+    await lm._tick()  # must not raise; the retire must take effect
+    assert lm._runner is None
+    assert engine.models().models == ()
+
+
+def test_an_unrelated_event_does_not_swap_the_running_model(
+    engine: Engine, clock: SimClock
+) -> None:
+    older = register_live(engine, MeanReversionModel, horizon_bars=3)
+    ModelRegistry(engine.store).retire(older, by="alice")
+    waiting = register_live(engine, MeanReversionModel, horizon_bars=3, promote=False)
+    running = register_live(engine, MomentumModel, horizon_bars=1)
+    engine.boot()
+    registry = ModelRegistry(engine.store)
+    registry.approve(waiting, by="alice")
+    registry.promote(waiting, by="alice")  # conflicts with the running horizon
+    run_seconds(engine, clock, 1)
+    states = {m.model_id: m.state for m in engine.models().models}
+    assert states == {running: "live", waiting: "disabled"}
+    register_live(engine, MomentumModel, promote=False)  # an unrelated candidate
+    run_seconds(engine, clock, 1)
+    assert {m.model_id: m.state for m in engine.models().models} == states
+
+
+def test_a_retrain_uses_the_models_own_inputs_and_a_failed_one_retries(
+    engine: Engine, clock: SimClock
+) -> None:
+    from traider.engine.core.events import RetrainFinished
+
+    register_live(engine, MomentumModel)
+    engine.boot()
+    run_seconds(engine, clock, 3 * 60 + 1)
+    lm = engine.live_models
+    slot = lm.slots["momentum"]
+    assert any(c.startswith("ms_") for c in lm.bars.frame("BTC-USD").columns)
+    frame = lm.retrain._training_frame(slot, "BTC-USD")
+    assert not [c for c in frame.columns if c.startswith("ms_")]
+    assert frame.height == lm.bars.count("BTC-USD")
+    # a failed job: asked again after an hour, not after retrain_every_h (a week)
+    now = clock.timestamp_ns()
+    lm.retrain._last_request_ns["momentum"] = now
+    lm.retrain._finished(RetrainFinished(now, now, "rt-x", "momentum", False, "", "t", "boom"), "t")
+    every_ns = lm.config.retrain_every_h * 3_600 * NANOS_PER_SECOND
+    assert lm.retrain._last_request_ns["momentum"] == now - every_ns + 3_600 * NANOS_PER_SECOND
+
+
+def test_a_veto_counts_once_per_signal(engine: Engine, clock: SimClock) -> None:
+    mid = register_live(engine, MomentumModel)
+    engine.boot()
+    fix(engine, {mid: 0.1})
+    run_seconds(engine, clock, 61)
+    lm = engine.live_models
+    lm._vetoed.clear()  # the strategy may have asked already
+    lm.vetoes = 0
+    version = lm.version
+    for _ in range(25):  # a strategy asking again on every book update
+        assert lm.size_multiplier("BTC-USD", Side.BUY) == 0.0
+    assert lm.vetoes == 1
+    assert lm.version == version + 1
+
+
+def test_the_registry_read_skips_journal_it_already_scanned(
+    engine: Engine, clock: SimClock
+) -> None:
+    """Once a second on the loop: it must not re-read every order event since the last
+    registry event (a rowid scan of the journal when the planner prefers it)."""
+    register_live(engine, MomentumModel)
+    engine.boot()
+    run_seconds(engine, clock, 30)  # orders and fills are journaled meanwhile
+    registry = engine.live_models.registry
+    registry.refresh()
+    assert registry._scan_from == engine.store.last_journal_id()
+    assert registry._scan_from >= registry.journal_position

@@ -91,3 +91,24 @@ async def test_nothing_to_approve_says_so() -> None:
         await pilot.pause(0.2)
         assert isinstance(app.screen, ModelsScreen)
         assert any("no candidate" in n.message for n in app._notifications)
+
+
+async def test_the_dialog_shows_the_verdict_and_a_store_error_keeps_the_app() -> None:
+    fake = FakeEngine()
+
+    def store_down(model_id: str, by: str) -> str:
+        raise RuntimeError("store unavailable: database is locked")
+
+    fake.approve_model = store_down  # type: ignore[method-assign]
+    app = TraiderApp(fake, TuiConfig(operator="alice"))
+    async with app.run_test(size=SIZE) as pilot:
+        await _models_screen(app, pilot)
+        await pilot.press("a")
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, ApproveModelScreen)
+        shown = rendered(app.screen.query_one("#candidates"))
+        assert "No evidence of skill" in shown
+        await pilot.click("#confirm")
+        await pilot.pause(0.3)
+        assert app.is_running
+        assert any("store unavailable" in n.message for n in app._notifications)

@@ -183,6 +183,7 @@ class CandidateLine:
     registered_by: str
     registered_ns: int
     report: str  # the training report's path ("" when none)
+    verdict: tuple[str, ...] = ()  # the trainer's out-of-sample verdict, one line each
 
 
 @dataclass(frozen=True, slots=True)

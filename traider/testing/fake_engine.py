@@ -366,6 +366,10 @@ class FakeEngine:
                 "scheduler",
                 BASE_TS_NS,
                 "reports/train-xgboost-3.md",
+                (
+                    "No evidence of skill: the accuracy CI [0.492, 0.525] contains the "
+                    "majority baseline (0.500).",
+                ),
             ),
             CandidateLine(
                 "lstm-2", "lstm", "approved", None, None, "trainer", BASE_TS_NS - 10**12, ""

@@ -115,6 +115,8 @@ class LiveModels:
         self._backfilled = False
         self._alerted: set[str] = set()
         self.bad_trades = 0
+        self._loop_alert_after_ns = 0
+        self._vetoed: set[tuple[str, int]] = set()  # (symbol, signal ts): counted once
         self.vetoes = 0
         self.version = 0
 
@@ -293,11 +295,17 @@ class LiveModels:
                 await self._tick()
             except Exception as exc:  # the models are optional: trading goes on without
                 log.exception("live models failed")
-                self._alert_once("models-loop", Severity.WARNING, f"live models failed: {exc}")
+                now = self.clock.timestamp_ns()
+                if now >= self._loop_alert_after_ns:  # again every 10 min while it lasts
+                    self._loop_alert_after_ns = now + 600 * NS
+                    self._alert(Severity.WARNING, "models-loop", f"live models failed: {exc}")
 
     async def _tick(self) -> None:
         if self._registry_moved():
-            await asyncio.to_thread(_import_libraries, self._registry.records())
+            try:
+                await asyncio.to_thread(_import_libraries, self._registry.records())
+            except Exception:  # broken library: that model fails to load in `_reload`
+                log.warning("importing a live model's library failed", exc_info=True)
             self._reload()
         now = self.clock.timestamp_ns()
         self._expire(now)
@@ -478,14 +486,20 @@ class LiveModels:
     def size_multiplier(self, symbol: str, side: Side) -> float:
         """What the models do to an entry's size: 1.0 without a usable signal (trading
         goes on without models), 0.0 when they say the entry's direction is unlikely
-        (P < veto_prob), otherwise 2·P capped at `max_size_multiplier` (P = 0.5 → 1.0)."""
+        (P < veto_prob; `vetoes` counts each signal that vetoed a symbol's entries once),
+        otherwise 2·P capped at `max_size_multiplier` (P = 0.5 → 1.0)."""
         sig = self.signal(symbol)
         if sig is None:
             return 1.0
         p = sig.prob_up if side is Side.BUY else 1.0 - sig.prob_up
         if p < self.config.veto_prob:
-            self.vetoes += 1
-            self.version += 1  # the screen shows the count
+            key = (symbol, sig.ts_event)
+            if key not in self._vetoed:  # strategies ask again on every book update
+                self._vetoed.add(key)
+                if len(self._vetoed) > 10_000:
+                    self._vetoed.clear()
+                self.vetoes += 1
+                self.version += 1  # the screen shows the count
             return 0.0
         return min(self.config.max_size_multiplier, 2.0 * p)
 

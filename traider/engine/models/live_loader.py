@@ -138,18 +138,19 @@ def load_model(slot: ModelSlot) -> None:
     """Load the artifact into `slot.model`; on any problem the slot becomes `failed`."""
     rec = slot.record
     try:
-        from traider.engine.models.base import read_artifact
+        from traider.engine.models.base import ModelArtifact
 
         recorded = rec.metrics.get("artifact_sha256")
         if not isinstance(recorded, str) or not recorded:
             raise ValueError("no artifact sha256 recorded at registration: train it again")
-        actual = file_sha256(rec.artifact_path)
+        data = Path(rec.artifact_path).read_bytes()  # hashed and parsed: the same bytes
+        actual = hashlib.sha256(data).hexdigest()
         if actual != recorded:
             raise ValueError(
                 f"file sha256 {actual[:12]} is not the registered {recorded[:12]}: "
                 "the file was replaced or edited"
             )
-        artifact = read_artifact(rec.artifact_path)
+        artifact = ModelArtifact.from_json(data.decode("utf-8"), rec.artifact_path)
         if rec.name in KNOWN_KINDS and artifact.kind != rec.name:
             raise ValueError(f"it holds a {artifact.kind!r} model, not {rec.name!r}")
         if artifact.data_hash != rec.data_hash:
@@ -174,6 +175,8 @@ def judge_records(
     """The slots for the registry's live records (by name). A slot already running the
     same version is kept as it is; every other record is judged and loaded afresh, each
     on its own (a malformed record becomes a `failed` slot, it stops nothing else)."""
+    # who is running is read before any slot is touched: kept slots are reset below
+    running = {s.member for s in old.values() if s.state == "live"}
     slots: dict[str, ModelSlot] = {}
     for rec in records:
         prev = old.get(rec.name)
@@ -188,7 +191,6 @@ def judge_records(
         if slot.state == "live":
             load_model(slot)
         slots[rec.name] = slot
-    running = {s.member for s in old.values() if s.state == "live"}
     live = sorted(
         (s for s in slots.values() if s.state == "live"),
         key=lambda s: (s.member not in running, s.record.registered_at_ns, s.member),

@@ -27,6 +27,8 @@ from traider.engine.core.types import Severity
 from traider.engine.view import RetrainLine
 
 if TYPE_CHECKING:
+    import polars as pl
+
     from traider.engine.models.live import LiveModels
     from traider.engine.models.live_loader import ModelSlot
 
@@ -35,6 +37,7 @@ __all__ = ["RetrainRunner"]
 log = logging.getLogger(__name__)
 
 NS_PER_HOUR = 3_600 * 10**9
+RETRY_FAILED_AFTER_NS = NS_PER_HOUR
 
 
 class RetrainRunner:
@@ -83,7 +86,7 @@ class RetrainRunner:
 
         try:  # never raises into the caller: a reload or a check must go on regardless
             spec = TrainSpec(name, slot.timeframes, slot.horizon_bars)
-            job_id = str(self._pool().submit(spec, self.owner.bars.frame(symbol), reason))
+            job_id = str(self._pool().submit(spec, self._training_frame(slot, symbol), reason))
         except Exception as exc:  # e.g. not a model kind we can train, or the pool failed
             log.warning("retrain of %s not started: %s", name, exc)
             return None
@@ -93,6 +96,17 @@ class RetrainRunner:
         self._lines[job_id] = RetrainLine(job_id, name, "queued", 0.0, reason, reason, False, None)
         self._trim()
         return job_id
+
+    def _training_frame(self, slot: ModelSlot, symbol: str) -> pl.DataFrame:
+        """The bars to retrain on, with the inputs the model was trained with: the
+        order-book `ms_` columns exist only on live bars (NaN on backfilled history), so
+        for a model that never used them they are dropped, or training would discard
+        every backfilled row and quietly add features the approved model never had."""
+        frame = self.owner.bars.frame(symbol)
+        used = slot.feature_names or (slot.profile.features if slot.profile else ())
+        if any(f.startswith("ms_") for f in used):
+            return frame
+        return frame.drop([c for c in frame.columns if c.startswith("ms_")])
 
     def poll(self) -> list[Event]:
         if self._manager is None:
@@ -113,6 +127,10 @@ class RetrainRunner:
     def _finished(self, ev: RetrainFinished, reason: str) -> list[Event]:
         self._by_model.pop(ev.model, None)
         now = self.owner.clock.timestamp_ns()
+        if not ev.ok:  # a failed job may be asked for again in an hour, not a week
+            cfg = self.owner.config
+            every_ns = (cfg.retrain_every_h if cfg.retrain_every_h > 0 else 24.0) * NS_PER_HOUR
+            self._last_request_ns[ev.model] = int(now - every_ns + RETRY_FAILED_AFTER_NS)
         message, model_id, ok = ev.message, "", ev.ok
         if ok:
             try:

@@ -26,6 +26,8 @@ def candidate_lines(registry: Any, limit: int = 10) -> tuple[CandidateLine, ...]
     for r in waiting[:limit]:
         m = r.metrics
         acc, ci = m.get("oos_accuracy"), m.get("oos_accuracy_ci")
+        wf = m.get("walk_forward")
+        verdict = wf.get("verdict", []) if isinstance(wf, dict) else []
         out.append(
             CandidateLine(
                 r.model_id,
@@ -36,6 +38,7 @@ def candidate_lines(registry: Any, limit: int = 10) -> tuple[CandidateLine, ...]
                 r.history[0].by,
                 r.registered_at_ns,
                 str(m.get("report") or ""),
+                tuple(str(v) for v in verdict if isinstance(v, str)),
             )
         )
     return tuple(out)

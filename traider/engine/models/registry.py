@@ -167,7 +167,8 @@ class ModelRegistry:
     def _reset(self) -> None:
         self._records: dict[str, ModelRecord] = {}
         self._live_stack: dict[str, list[str]] = {}  # name -> ids in order made live
-        self._seen = 0
+        self._seen = 0  # journal id of the last registry event applied
+        self._scan_from = 0  # every journal id at or below is known to hold no news
         self._wrote = False
 
     @contextmanager
@@ -190,10 +191,17 @@ class ModelRegistry:
     def refresh(self) -> None:
         """Apply registry events journaled since the last look (by this or another
         process), in journal order."""
-        for journal_id, ev in self.store.journal(after_id=self._seen, types=_EVENT_TYPES):
+        # The read starts after the last journal id already scanned, not the last registry
+        # event: otherwise every refresh would re-scan all the order events journaled
+        # since (the engine refreshes once a second). Ids commit in order (one writer at a
+        # time), so everything at or below `floor` is visible to the query that follows.
+        floor = self.store.last_journal_id()
+        start = max(self._seen, self._scan_from)
+        for journal_id, ev in self.store.journal(after_id=start, types=_EVENT_TYPES):
             if isinstance(ev, ModelRegistered | ModelStateChanged):
                 self._apply(ev)
             self._seen = journal_id
+        self._scan_from = max(start, floor, self._seen)
 
     def _write(self, events: Iterable[RegistryEvent]) -> None:
         """Inside the caller's transaction: journal the events and apply them."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -21,10 +22,18 @@ from textual.widgets.option_list import Option
 from traider.engine.view import CandidateLine
 
 
-def option_label(c: CandidateLine) -> str:
+def option_label(c: CandidateLine) -> Text:
+    """The candidate, its out-of-sample accuracy and the trainer's verdict, which the
+    operator must see where they decide (as `traider models approve` prints it)."""
     acc = "n/a" if c.oos_accuracy is None else f"{c.oos_accuracy:.3f}"
     ci = f" [{c.oos_ci[0]:.3f}, {c.oos_ci[1]:.3f}]" if c.oos_ci else ""
-    return f"{c.model_id:<18} out-of-sample accuracy {acc}{ci}  by {c.registered_by}"
+    out = Text(f"{c.model_id:<18} out-of-sample accuracy {acc}{ci}  by {c.registered_by}")
+    for line in c.verdict or ("no out-of-sample verdict recorded: read its report",):
+        out.append(f"\n    {line}", style=VERDICT_STYLE)
+    return out
+
+
+VERDICT_STYLE = "#ffaf00"
 
 
 class ApproveModelScreen(ModalScreen[str | None]):

@@ -107,7 +107,7 @@ class ModelsScreen(Screen[None]):
                 return
             try:
                 message = self._engine.approve_model(model_id, operator)
-            except ValueError as exc:
+            except Exception as exc:  # refused, or the store failed: show it, keep trading
                 self.notify(str(exc), severity="error", timeout=10)
                 return
             self.notify(message, timeout=10)
