@@ -218,7 +218,7 @@ def test_a_model_we_cannot_retrain_still_expires_cleanly(
 ) -> None:
     """An expired model under a custom name (not a kind the pipeline trains): asking
     for its retrain fails inside, and the reload and checks go on."""
-    from traider.engine.models.live_loader import file_sha256
+    from traider.engine.models.base import file_sha256
 
     old = register_live(engine, MomentumModel, promote=False)
     registry = ModelRegistry(engine.store)

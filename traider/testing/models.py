@@ -6,7 +6,7 @@ from typing import Any
 
 from traider.engine.engine import Engine
 from traider.engine.features.bars import bar_features, make_dataset
-from traider.engine.models.live_loader import file_sha256
+from traider.engine.models.base import file_sha256
 from traider.engine.models.registry import ModelRegistry
 from traider.engine.models.rules import MomentumModel
 from traider.engine.models.tracking import TrainingProfile

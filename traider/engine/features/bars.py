@@ -58,6 +58,7 @@ __all__ = [
     "bar_features",
     "feature_columns",
     "make_dataset",
+    "timeframe_label",
     "timeframe_ns",
     "trades_to_bars",
 ]
@@ -91,7 +92,8 @@ def timeframe_ns(tf: str) -> int:
     return int(m.group(1)) * _UNIT_NS[m.group(2)]
 
 
-def _format_tf(ns: int) -> str:
+def timeframe_label(ns: int) -> str:
+    """The inverse of `timeframe_ns`: 60e9 -> '1m'."""
     for unit in ("d", "h", "m", "s"):
         if ns % _UNIT_NS[unit] == 0:
             return f"{ns // _UNIT_NS[unit]}{unit}"

@@ -34,6 +34,7 @@ __all__ = [
     "check_matrix",
     "check_vector",
     "data_hash",
+    "file_sha256",
     "read_artifact",
     "write_artifact",
 ]
@@ -108,6 +109,11 @@ class Dataset:
 
     def hash(self) -> str:
         return data_hash(self.X, self.y)
+
+
+def file_sha256(path: str | Path) -> str:
+    """sha256 of a file's bytes: how the registry pins an artifact."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def data_hash(X: npt.NDArray[Any], y: npt.NDArray[Any]) -> str:

@@ -334,13 +334,13 @@ class LiveModels:
     def _feature_inputs(self, frame: pl.DataFrame) -> dict[str, np.ndarray | None]:
         """Per model in use (by member id): its feature vector (or window for sequence
         models) from the latest completed bar, None while the features warm up."""
-        from traider.engine.features.bars import bar_features, timeframe_ns
+        from traider.engine.features.bars import bar_features, timeframe_label, timeframe_ns
 
         slots = self._live_slots()
         if not slots or frame.height < 2:
             return {}
         tfs = sorted({t for s in slots for t in s.timeframes}, key=timeframe_ns)
-        feats = bar_features(frame, timeframes=tuple(tfs), base=_tf_label(self.bar_ns))
+        feats = bar_features(frame, timeframes=tuple(tfs), base=timeframe_label(self.bar_ns))
         out: dict[str, np.ndarray | None] = {}
         for s in slots:
             if not all(c in feats.columns for c in s.feature_names):
@@ -542,10 +542,3 @@ def _import_libraries(records: Any) -> None:
     for rec in records:
         if rec.state is ModelState.LIVE:
             import_model_library(rec.name)  # names are kinds (`traider train`)
-
-
-def _tf_label(ns: int) -> str:
-    for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60)):
-        if ns % (size * NS) == 0:
-            return f"{ns // (size * NS)}{unit}"
-    return f"{ns // NS}s"

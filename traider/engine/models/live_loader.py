@@ -33,18 +33,7 @@ from traider.engine.features.bars import timeframe_ns
 from traider.engine.models.registry import ModelRecord
 from traider.engine.models.tracking import NS_PER_DAY, TrainingProfile
 
-__all__ = [
-    "KNOWN_KINDS",
-    "ModelSlot",
-    "file_sha256",
-    "import_model_class",
-    "import_model_library",
-    "judge_records",
-    "load_model",
-    "slot_for",
-]
-
-KNOWN_KINDS = frozenset({"xgboost", "random_forest", "lstm", "momentum", "mean_reversion"})
+__all__ = ["ModelSlot", "import_model_library", "judge_records", "load_model", "slot_for"]
 
 
 @dataclass
@@ -83,27 +72,6 @@ def import_model_library(kind: str) -> None:
         import torch  # noqa: F401
 
 
-def import_model_class(kind: str) -> Any:
-    """The model class for an artifact kind (importing xgboost or torch on first use)."""
-    if kind == "xgboost":
-        from traider.engine.models.xgb import XGBoostModel
-
-        return XGBoostModel
-    if kind == "random_forest":
-        from traider.engine.models.forest import RandomForestModel
-
-        return RandomForestModel
-    if kind == "lstm":
-        from traider.engine.models.lstm import LSTMModel
-
-        return LSTMModel
-    if kind in ("momentum", "mean_reversion"):
-        from traider.engine.models import rules
-
-        return rules.MomentumModel if kind == "momentum" else rules.MeanReversionModel
-    raise ValueError(f"unknown model kind {kind!r}")
-
-
 def slot_for(record: ModelRecord, now_ns: int, max_age_days: float, bar_ns: int) -> ModelSlot:
     """Judge a live record without loading it (cheap: no torch or xgboost import)."""
     metrics = record.metrics
@@ -130,15 +98,12 @@ def slot_for(record: ModelRecord, now_ns: int, max_age_days: float, bar_ns: int)
     return slot
 
 
-def file_sha256(path: str | Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def load_model(slot: ModelSlot) -> None:
     """Load the artifact into `slot.model`; on any problem the slot becomes `failed`."""
     rec = slot.record
     try:
         from traider.engine.models.base import ModelArtifact
+        from traider.engine.models.training import MODEL_NAMES, model_class
 
         recorded = rec.metrics.get("artifact_sha256")
         if not isinstance(recorded, str) or not recorded:
@@ -151,11 +116,11 @@ def load_model(slot: ModelSlot) -> None:
                 "the file was replaced or edited"
             )
         artifact = ModelArtifact.from_json(data.decode("utf-8"), rec.artifact_path)
-        if rec.name in KNOWN_KINDS and artifact.kind != rec.name:
+        if rec.name in MODEL_NAMES and artifact.kind != rec.name:
             raise ValueError(f"it holds a {artifact.kind!r} model, not {rec.name!r}")
         if artifact.data_hash != rec.data_hash:
             raise ValueError("its training-data hash is not the registered one")
-        model = import_model_class(artifact.kind).from_artifact(artifact, name=rec.model_id)
+        model = model_class(artifact.kind).from_artifact(artifact, name=rec.model_id)
     except Exception as exc:  # any broken artifact means: do not trade on it
         slot.state, slot.note = "failed", f"cannot load {rec.artifact_path}: {exc}"[:300]
         return

@@ -231,24 +231,34 @@ def bars_needed(
     return warmup + rows + horizon_bars
 
 
+def model_class(kind: str) -> Any:
+    """The model class for a kind (one of MODEL_NAMES); xgboost and torch load when the
+    class first uses them."""
+    if kind in ("momentum", "mean_reversion"):
+        from traider.engine.models import rules
+
+        return rules.MomentumModel if kind == "momentum" else rules.MeanReversionModel
+    if kind == "xgboost":
+        from traider.engine.models.xgb import XGBoostModel
+
+        return XGBoostModel
+    if kind == "random_forest":
+        from traider.engine.models.forest import RandomForestModel
+
+        return RandomForestModel
+    if kind == "lstm":
+        from traider.engine.models.lstm import LSTMModel
+
+        return LSTMModel
+    raise ValueError(f"unknown model {kind!r}; use {', '.join(MODEL_NAMES)}")
+
+
 def make_model(name: str, horizon: str = "1h", threads: int = 0) -> Any:
     """A fresh, unfitted model. `threads` bounds xgboost's threads (0: all cores)."""
-    from traider.engine.models.forest import RandomForestModel
-    from traider.engine.models.lstm import LSTMModel
-    from traider.engine.models.rules import MeanReversionModel, MomentumModel
-    from traider.engine.models.xgb import XGBoostModel
-
-    if name == "momentum":
-        return MomentumModel(horizon)
-    if name == "mean_reversion":
-        return MeanReversionModel(horizon)
-    if name == "xgboost":
-        return XGBoostModel(horizon, batch_threads=threads)
-    if name == "random_forest":
-        return RandomForestModel(horizon, batch_threads=threads)
-    if name == "lstm":
-        return LSTMModel(horizon)
-    raise ValueError(f"unknown model {name!r}; use {', '.join(MODEL_NAMES)}")
+    cls = model_class(name)
+    if name in ("xgboost", "random_forest"):
+        return cls(horizon, batch_threads=threads)
+    return cls(horizon)
 
 
 def fit_predict_for(
@@ -410,9 +420,9 @@ def register_candidate(registry: ModelRegistry, result: TrainResult, by: str) ->
     """Register `result` as a candidate under its model's name (only an operator can
     approve it afterwards). The artifact file's sha256 is recorded with it: the engine
     refuses to load a file that no longer matches."""
-    import hashlib
+    from traider.engine.models.base import file_sha256
 
-    digest = hashlib.sha256(Path(result.artifact_path).read_bytes()).hexdigest()
+    digest = file_sha256(result.artifact_path)
     return registry.register(
         result.model,
         params=result.params,
