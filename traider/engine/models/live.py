@@ -117,6 +117,8 @@ class LiveModels:
         self.bad_trades = 0
         self._loop_alert_after_ns = 0
         self._vetoed: set[tuple[str, int]] = set()  # (symbol, signal ts): counted once
+        self._in_use: frozenset[str] = frozenset()  # member ids of the models in use
+        self._horizon_bars = 1
         self.vetoes = 0
         self.version = 0
 
@@ -190,6 +192,11 @@ class LiveModels:
         if slots:
             self._seed_history()  # also for expired models: their retrain needs bars
         members = [s.member for s in slots.values() if s.state == "live"]
+        # read on every sizing request: kept here rather than rebuilt from the slots
+        self._in_use = frozenset(members)
+        self._horizon_bars = next(
+            (s.horizon_bars for s in slots.values() if s.state == "live"), 1
+        )
         current = list(self._ensemble.model_names) if self._ensemble is not None else []
         if members != current:
             if members:
@@ -271,21 +278,14 @@ class LiveModels:
     def process(self, now_ns: int | None = None) -> int:
         """One tick, synchronously (tests, replay): registry, expiry, bars, predictions;
         returns the number of bars completed."""
-        now = self.clock.timestamp_ns() if now_ns is None else now_ns
         if self._registry_moved():
             self._reload()
-        self._expire(now)
-        self._sample_books()
-        closed = self._close_bars(now)
+        closed = self._begin_tick(self.clock.timestamp_ns() if now_ns is None else now_ns)
         for symbol, new in closed.items():
-            end = new[-1].start_ns + self.bar_ns
-            self._resolve(symbol, end, [b.close for b in new])
-            if self._runner is not None:
+            if self._resolve_bars(symbol, new):
                 inputs = self._feature_inputs(self.bars.frame(symbol))
-                self._predict(symbol, inputs, end, new[-1].close)
-        n = sum(len(v) for v in closed.values())
-        self._housekeeping(n)
-        return n
+                self._predict(symbol, inputs, new[-1].start_ns + self.bar_ns, new[-1].close)
+        return self._end_tick(closed)
 
     async def run(self, interval_s: float = 1.0) -> None:
         """The engine's task: `process`, with imports and features off the loop."""
@@ -307,21 +307,32 @@ class LiveModels:
             except Exception:  # broken library: that model fails to load in `_reload`
                 log.warning("importing a live model's library failed", exc_info=True)
             self._reload()
-        now = self.clock.timestamp_ns()
+        closed = self._begin_tick(self.clock.timestamp_ns())
+        for symbol, new in closed.items():
+            runner = self._runner
+            if self._resolve_bars(symbol, new):
+                inputs = await asyncio.to_thread(self._feature_inputs, self.bars.frame(symbol))
+                if runner is self._runner:  # the models did not change while it ran
+                    end = new[-1].start_ns + self.bar_ns
+                    self._predict(symbol, inputs, end, new[-1].close)
+        self._end_tick(closed)
+
+    def _begin_tick(self, now: int) -> dict[str, list[Any]]:
+        """Expiry first (before any prediction), then the books' sample and the bars
+        that completed."""
         self._expire(now)
         self._sample_books()
-        closed = self._close_bars(now)
-        for symbol, new in closed.items():
-            end = new[-1].start_ns + self.bar_ns
-            self._resolve(symbol, end, [b.close for b in new])
-            runner = self._runner
-            if runner is None:
-                continue
-            frame = self.bars.frame(symbol)
-            inputs = await asyncio.to_thread(self._feature_inputs, frame)
-            if runner is self._runner:  # the models did not change while it ran
-                self._predict(symbol, inputs, end, new[-1].close)
-        self._housekeeping(sum(len(v) for v in closed.values()))
+        return self._close_bars(now)
+
+    def _resolve_bars(self, symbol: str, new: list[Any]) -> bool:
+        """Resolve the outcomes the new bars decide; True when there are models to ask."""
+        self._resolve(symbol, new[-1].start_ns + self.bar_ns, [b.close for b in new])
+        return self._runner is not None
+
+    def _end_tick(self, closed: dict[str, list[Any]]) -> int:
+        n = sum(len(v) for v in closed.values())
+        self._housekeeping(n)
+        return n
 
     def stop(self) -> None:
         self.retrain.shutdown()
@@ -357,8 +368,7 @@ class LiveModels:
         """Predict from the features of the bar that ended at `bar_end_ns` (closing at
         `close`); the outcome is due `horizon_bars` bars later."""
         runner = self._runner
-        live = self._live_slots()
-        if runner is None or not live or not any(v is not None for v in inputs.values()):
+        if runner is None or not any(v is not None for v in inputs.values()):
             return
         update = runner.run(symbol, inputs)
         self._latest[symbol] = update
@@ -369,7 +379,7 @@ class LiveModels:
                 row = x if x.ndim == 1 else x[-1]
                 self._recent_rows.setdefault(member, deque(maxlen=keep)).append(row)
         if probs:
-            due = bar_end_ns + live[0].horizon_bars * self.bar_ns
+            due = bar_end_ns + self._horizon_bars * self.bar_ns
             self._pending[symbol].append(_Pending(due, close, probs, self._ensemble.weights()))
         self.version += 1
 
@@ -475,13 +485,10 @@ class LiveModels:
         """The latest combined signal while it is within its horizon and was made by
         exactly the models in use now, else None."""
         update = self._latest.get(symbol)
-        live = self._live_slots()
-        if update is None or self._runner is None or not live:
-            return None
-        if set(update.models) != {s.member for s in live}:
+        if update is None or self._runner is None or frozenset(update.models) != self._in_use:
             return None
         now = self.clock.timestamp_ns() if now_ns is None else now_ns
-        return update if now < update.ts_event + live[0].horizon_bars * self.bar_ns else None
+        return update if now < update.ts_event + self._horizon_bars * self.bar_ns else None
 
     def size_multiplier(self, symbol: str, side: Side) -> float:
         """What the models do to an entry's size: 1.0 without a usable signal (trading

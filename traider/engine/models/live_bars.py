@@ -71,9 +71,9 @@ class BarBook:
         bar.volume += size
         self._last_price[symbol] = price
 
-    def _roll(self, symbol: str, now_ns: int) -> list[Bar]:
-        """Complete the open bar, and the empty bars after it, that ended by `now_ns`."""
-        out: list[Bar] = []
+    def _roll(self, symbol: str, now_ns: int) -> None:
+        """Complete the open bar, and the empty bars after it, that ended by `now_ns`
+        (into `_fresh`, which `close_until` hands out)."""
         bar = self._open[symbol]
         gap = self.max_gap_bars
         # after a long pause only the last `gap` flat bars matter: skip the rest
@@ -91,11 +91,9 @@ class BarBook:
             if gap is not None and len(fresh) > gap:  # nobody collects: stay bounded
                 del fresh[:-gap]
             self.completed += 1
-            out.append(bar)
             c = bar.close
             bar = Bar(bar.start_ns + self.bar_ns, c, c, c, c, 0.0)
         self._open[symbol] = bar
-        return out
 
     def close_until(self, now_ns: int) -> dict[str, list[Bar]]:
         """Complete every bar that ended by `now_ns`; returns the bars completed since the

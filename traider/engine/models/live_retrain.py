@@ -48,13 +48,14 @@ class RetrainRunner:
         self._by_model: dict[str, str] = {}  # model name -> running job id
         self._last_request_ns: dict[str, int] = {}
         self._lines: OrderedDict[str, RetrainLine] = OrderedDict()
-        self.requests = 0
 
     def _pool(self) -> Any:
         if self._manager is None:
             from traider.engine.models.retrain import RetrainManager
 
-            self._manager = RetrainManager(self.home, self.owner.config.retrain_workers)
+            self._manager = RetrainManager(
+                self.home, self.owner.config.retrain_workers, self.owner.clock.timestamp_ns
+            )
         return self._manager
 
     def request(self, slot: ModelSlot, reason: str) -> str | None:
@@ -84,15 +85,10 @@ class RetrainRunner:
             return None
         from traider.engine.models.training import TrainSpec
 
-        try:  # never raises into the caller: a reload or a check must go on regardless
-            spec = TrainSpec(name, slot.timeframes, slot.horizon_bars)
-            job_id = str(self._pool().submit(spec, self._training_frame(slot, symbol), reason))
-        except Exception as exc:  # e.g. not a model kind we can train, or the pool failed
-            log.warning("retrain of %s not started: %s", name, exc)
-            return None
+        spec = TrainSpec(name, slot.timeframes, slot.horizon_bars)  # raises for a custom name
+        job_id = str(self._pool().submit(spec, self._training_frame(slot, symbol), reason))
         self._by_model[name] = job_id
         self._last_request_ns[name] = now
-        self.requests += 1
         self._lines[job_id] = RetrainLine(job_id, name, "queued", 0.0, reason, reason, False, None)
         self._trim()
         return job_id

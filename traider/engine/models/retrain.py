@@ -31,6 +31,7 @@ import contextlib
 import multiprocessing
 import os
 import time
+from collections.abc import Callable
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -138,10 +139,15 @@ class RetrainManager:
     """Training jobs in a pool of `workers` spawned processes; at most one job per model
     at a time. Every method returns quickly: call `poll()` from the event loop."""
 
-    def __init__(self, home: Path, workers: int = 1) -> None:
+    def __init__(
+        self, home: Path, workers: int = 1, now_ns: Callable[[], int] = time.time_ns
+    ) -> None:
+        """`now_ns` stamps the events and names the artifacts: the engine passes its
+        clock, so the events agree with the rest of its bus (simulated time included)."""
         if not 1 <= workers <= 8:
             raise ValueError(f"workers must be between 1 and 8, got {workers}")
         self.home = Path(home)
+        self.now_ns = now_ns
         self.workers = workers
         self._context = multiprocessing.get_context("spawn")
         self._pool: ProcessPoolExecutor | None = None
@@ -200,7 +206,8 @@ class RetrainManager:
             bars.write_parquet(bars_path)
             source = f"{bars.height} bars handed to retraining"
         # a timestamp in the name: job numbers restart with the process, artifacts do not
-        version_hint = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{self._submitted}"
+        stamp = datetime.fromtimestamp(self.now_ns() / 1e9, tz=UTC)
+        version_hint = f"{stamp:%Y%m%dT%H%M%S}-{self._submitted}"
         args = (job_id, spec.to_dict(), str(bars_path), str(self.home), version_hint, source)
         try:
             future = self._ensure_pool().submit(_run_job, *args)
@@ -208,7 +215,7 @@ class RetrainManager:
             self._drop_pool()
             future = self._ensure_pool().submit(_run_job, *args)
         self._jobs[job_id] = _Job(job_id, spec.model, reason, future, bars_file)
-        now = time.time_ns()
+        now = self.now_ns()
         self._pending.append(
             RetrainProgress(now, now, job_id, spec.model, "queued", 0.0, f"queued: {reason}")
         )
@@ -266,7 +273,7 @@ class RetrainManager:
             if job is not None:
                 job.fraction = fraction
             model = job.model if job is not None else job_id.split("-", 2)[-1]
-            now = time.time_ns()
+            now = self.now_ns()
             out.append(RetrainProgress(now, now, job_id, model, stage, fraction, message))
         return out
 
@@ -287,11 +294,11 @@ class RetrainManager:
             self._results[job.job_id] = result
             m = result.metrics
             lo, hi = m["oos_accuracy_ci"]
-            now = time.time_ns()
+            now = self.now_ns()
             text = (f"{job.model} trained: out-of-sample accuracy {m['oos_accuracy']:.3f} "
                     f"[{lo:.3f}, {hi:.3f}]; report {m['report']}")  # fmt: skip
             return [RetrainFinished(now, now, job.job_id, job.model, True, "", job.reason, text)]
-        now = time.time_ns()
+        now = self.now_ns()
         return [
             RetrainProgress(now, now, job.job_id, job.model, "failed", job.fraction, message),
             RetrainFinished(now, now, job.job_id, job.model, False, "", job.reason, message),
