@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
-from textual.geometry import Region
 from textual.pilot import Pilot
-from textual.widget import Widget
 from textual.widgets import Checkbox
 
 from traider.engine.view import PositionView
 from traider.testing import FakeEngine, KillSwitchCall
+from traider.testing.tui import rendered
 from traider.tui import TraiderApp
 from traider.tui.screens import KillSwitchScreen
 from traider.tui.widgets import (
@@ -25,12 +24,6 @@ from traider.tui.widgets import (
 from traider.tui.widgets.order_book import format_price
 
 SIZE = (160, 50)
-
-
-def rendered(widget: Widget) -> str:
-    """What the widget draws now, border included, as plain text."""
-    w, h = widget.outer_size
-    return "\n".join(strip.text for strip in widget.render_lines(Region(0, 0, w, h)))
 
 
 async def settle(pilot: Pilot[None], seconds: float = 0.35) -> None:

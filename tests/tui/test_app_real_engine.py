@@ -4,23 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual.geometry import Region
-from textual.widget import Widget
-
 from traider.config import load_config
 from traider.engine.engine import Engine
 from traider.engine.risk.killswitch import KillSwitchFlag
 from traider.engine.state.sqlite_store import SQLiteStore
+from traider.testing.tui import rendered
 from traider.tui import TraiderApp
 from traider.tui.widgets import OrderBookWidget, StatusBar
 from traider.tui.widgets.order_book import format_price
 
 SIZE = (160, 50)
-
-
-def rendered(widget: Widget) -> str:
-    w, h = widget.outer_size
-    return "\n".join(strip.text for strip in widget.render_lines(Region(0, 0, w, h)))
 
 
 async def test_real_engine_renders_a_live_book_and_the_kill_switch_halts_it(

@@ -4,23 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 
-from textual.geometry import Region
-from textual.widget import Widget
-
 from traider.config import TuiConfig
 from traider.engine.view import EMPTY_MODELS
 from traider.testing import FakeEngine
+from traider.testing.tui import rendered
 from traider.tui import TraiderApp
 from traider.tui.screens.approve_model import ApproveModelScreen
 from traider.tui.screens.models import ModelsScreen
 from traider.tui.widgets.candidates_panel import CandidatesTable
 
 SIZE = (160, 50)
-
-
-def rendered(widget: Widget) -> str:
-    w, h = widget.outer_size
-    return "\n".join(strip.text for strip in widget.render_lines(Region(0, 0, w, h)))
 
 
 async def _models_screen(app: TraiderApp, pilot) -> ModelsScreen:  # type: ignore[no-untyped-def]

@@ -14,6 +14,7 @@ from textual.widget import Widget
 from traider.config import TuiConfig
 from traider.engine.view import EMPTY_MODELS, ModelLine, ModelsView, RetrainLine, SignalLine
 from traider.testing import FakeEngine
+from traider.testing.tui import rendered
 from traider.tui import TraiderApp
 from traider.tui.screens.models import ModelsScreen
 from traider.tui.screens.risk import RiskScreen
@@ -37,12 +38,6 @@ from traider.tui.widgets.risk_panel import GREEN, RED
 SIZE = (160, 50)
 FAST = 10.0  # the models panels poll at 10 Hz in these tests, so a short pause sees a new view
 NO_LIVE_MODEL = "no live model: train, approve and promote one"
-
-
-def rendered(widget: Widget) -> str:
-    """What the widget draws now, border included, as plain text."""
-    w, h = widget.outer_size
-    return "\n".join(strip.text for strip in widget.render_lines(Region(0, 0, w, h)))
 
 
 def colour_of(widget: Widget, needle: str, part: str) -> Color | None:

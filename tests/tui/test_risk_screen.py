@@ -14,6 +14,7 @@ from textual.widget import Widget
 
 from traider.engine.view import LimitUse, RiskView, StressLine, VarLine
 from traider.testing import FakeEngine
+from traider.testing.tui import rendered
 from traider.tui import TraiderApp
 from traider.tui.screens import KillSwitchScreen, RiskScreen
 from traider.tui.widgets import (
@@ -40,12 +41,6 @@ from traider.tui.widgets.risk_panel import RED as RED_TEXT
 
 SIZE = (160, 50)
 FAST = 10.0  # risk panels poll at 10 Hz in these tests, so a short pause sees a new view
-
-
-def rendered(widget: Widget) -> str:
-    """What the widget draws now, border included, as plain text."""
-    w, h = widget.outer_size
-    return "\n".join(strip.text for strip in widget.render_lines(Region(0, 0, w, h)))
 
 
 def colour_of(widget: Widget, needle: str, part: str) -> Color | None:
