@@ -18,7 +18,7 @@ from rich.text import Text
 from textual.widget import Widget
 
 from traider.engine.view import EngineView, ModelLine, ModelsView, RetrainLine, SignalLine
-from traider.tui.widgets.polling import PollingMixin, WidgetArgs
+from traider.tui.widgets.polling import VersionedViewMixin, WidgetArgs
 from traider.tui.widgets.risk_panel import (
     GREEN,
     RED,
@@ -270,7 +270,7 @@ def retraining_renderable(view: ModelsView | None, rows: int | None = None) -> T
 # --- the panels ------------------------------------------------------------------------
 
 
-class ModelsPanel(PollingMixin, Widget):
+class ModelsPanel(VersionedViewMixin[ModelsView], Widget):
     """Polls `engine.models()`; redraws only when the view's version moved."""
 
     def __init__(
@@ -281,21 +281,9 @@ class ModelsPanel(PollingMixin, Widget):
         **widget: Unpack[WidgetArgs],
     ) -> None:
         super().__init__(engine, refresh_hz=refresh_hz, **widget)
-        self._view: ModelsView | None = None
-        self.redraws = 0  # views that changed what is drawn (for tests and benches)
 
-    @property
-    def view(self) -> ModelsView | None:
-        """The models view drawn now; None before the first poll."""
-        return self._view
-
-    def fetch_and_update(self) -> None:
-        view = self._engine.models()
-        if self._view is not None and view.version == self._view.version:
-            return
-        self._view = view
-        self.redraws += 1
-        self.refresh(layout=True)
+    def fetch_view(self) -> ModelsView:
+        return self._engine.models()
 
 
 class ModelsTable(ModelsPanel):

@@ -9,7 +9,7 @@ from its first DOM base only; to the type checker it is a `Widget`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypedDict, Unpack
+from typing import TYPE_CHECKING, Generic, Protocol, TypedDict, TypeVar, Unpack
 
 from textual.timer import Timer
 from textual.widget import Widget
@@ -60,3 +60,40 @@ class PollingMixin(_Host):
     def fetch_and_update(self) -> None:
         """Read the engine and refresh whatever changed since the last call."""
         raise NotImplementedError
+
+
+class _Versioned(Protocol):
+    @property
+    def version(self) -> int: ...
+
+
+V = TypeVar("V", bound=_Versioned)
+
+
+class VersionedViewMixin(PollingMixin, Generic[V]):
+    """A panel over one engine view that carries a `version` (risk, models): keeps the
+    view it draws, and redraws only when a poll brings a new version."""
+
+    def __init__(
+        self, engine: EngineView, *, refresh_hz: float = 2.0, **widget: Unpack[WidgetArgs]
+    ) -> None:
+        super().__init__(engine, refresh_hz=refresh_hz, **widget)
+        self._view: V | None = None
+        self.redraws = 0  # views that changed what is drawn (for tests and benches)
+
+    @property
+    def view(self) -> V | None:
+        """The view drawn now; None before the first poll."""
+        return self._view
+
+    def fetch_view(self) -> V:
+        """Read the engine's view (cheap: called at the panel's rate)."""
+        raise NotImplementedError
+
+    def fetch_and_update(self) -> None:
+        view = self.fetch_view()
+        if self._view is not None and view.version == self._view.version:
+            return
+        self._view = view
+        self.redraws += 1
+        self.refresh(layout=True)

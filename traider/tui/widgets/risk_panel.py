@@ -14,7 +14,7 @@ from typing import Unpack
 from textual.widget import Widget
 
 from traider.engine.view import EngineView, RiskView
-from traider.tui.widgets.polling import PollingMixin, WidgetArgs
+from traider.tui.widgets.polling import VersionedViewMixin, WidgetArgs
 
 RISK_REFRESH_HZ = 1.0
 WAITING = "waiting for first risk refresh"
@@ -41,7 +41,7 @@ def format_confidence(confidence: float) -> str:
     return f"{round(confidence * 100, 2):g}%"
 
 
-class RiskPanel(PollingMixin, Widget):
+class RiskPanel(VersionedViewMixin[RiskView], Widget):
     """Polls `engine.risk()` (1 Hz by default); redraws only when the view's version moved."""
 
     def __init__(
@@ -52,21 +52,9 @@ class RiskPanel(PollingMixin, Widget):
         **widget: Unpack[WidgetArgs],
     ) -> None:
         super().__init__(engine, refresh_hz=refresh_hz, **widget)
-        self._view: RiskView | None = None
-        self.redraws = 0  # views that changed what is drawn (for tests and benches)
-
-    @property
-    def view(self) -> RiskView | None:
-        """The risk view drawn now; None before the first poll."""
-        return self._view
 
     def on_resize(self) -> None:
         self.refresh()
 
-    def fetch_and_update(self) -> None:
-        view = self._engine.risk()
-        if self._view is not None and view.version == self._view.version:
-            return
-        self._view = view
-        self.redraws += 1
-        self.refresh(layout=True)
+    def fetch_view(self) -> RiskView:
+        return self._engine.risk()
