@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import Decimal
 
 from textual.pilot import Pilot
@@ -10,7 +9,7 @@ from textual.widgets import Checkbox
 
 from traider.engine.view import PositionView
 from traider.testing import FakeEngine, KillSwitchCall
-from traider.testing.tui import rendered
+from traider.testing.tui import rendered, until
 from traider.tui import TraiderApp
 from traider.tui.screens import KillSwitchScreen
 from traider.tui.widgets import (
@@ -30,13 +29,6 @@ async def settle(pilot: Pilot[None], seconds: float = 0.35) -> None:
     await pilot.pause(seconds)
 
 
-async def until(pilot: Pilot[None], condition: Callable[[], bool], limit_s: float = 5.0) -> bool:
-    """Wait for a panel's next poll instead of guessing how long it takes on a busy box."""
-    waited = 0.0
-    while not condition() and waited < limit_s:
-        await pilot.pause(0.05)
-        waited += 0.05
-    return condition()
 
 
 async def test_starts_the_engine_and_renders_the_book() -> None:

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 
 from rich.color import Color
 from rich.console import Console
-from textual.geometry import Region
 from textual.pilot import Pilot
-from textual.widget import Widget
 
 from traider.config import TuiConfig
 from traider.engine.view import EMPTY_MODELS, ModelLine, ModelsView, RetrainLine, SignalLine
 from traider.testing import FakeEngine
-from traider.testing.tui import rendered
+from traider.testing.tui import colour_of, rendered, until
 from traider.tui import TraiderApp
 from traider.tui.screens.models import ModelsScreen
 from traider.tui.screens.risk import RiskScreen
@@ -40,25 +37,8 @@ FAST = 10.0  # the models panels poll at 10 Hz in these tests, so a short pause 
 NO_LIVE_MODEL = "no live model: train, approve and promote one"
 
 
-def colour_of(widget: Widget, needle: str, part: str) -> Color | None:
-    """The foreground colour `part` is drawn in, on the first line containing `needle`."""
-    w, h = widget.outer_size
-    for strip in widget.render_lines(Region(0, 0, w, h)):
-        if needle in strip.text:
-            for seg in strip:
-                if part in seg.text and seg.style is not None:
-                    return seg.style.color
-            raise AssertionError(f"{part!r} is not drawn on the line with {needle!r}")
-    raise AssertionError(f"{needle!r} is not drawn")
 
 
-async def until(pilot: Pilot[None], condition: Callable[[], bool], limit_s: float = 5.0) -> bool:
-    """Wait for the panels' next poll instead of guessing how long it takes on a busy box."""
-    waited = 0.0
-    while not condition() and waited < limit_s:
-        await pilot.pause(0.05)
-        waited += 0.05
-    return condition()
 
 
 async def open_models(pilot: Pilot[None]) -> ModelsScreen:

@@ -10,11 +10,10 @@ from rich.style import Style
 from textual.geometry import Region
 from textual.pilot import Pilot
 from textual.screen import Screen
-from textual.widget import Widget
 
 from traider.engine.view import LimitUse, RiskView, StressLine, VarLine
 from traider.testing import FakeEngine
-from traider.testing.tui import rendered
+from traider.testing.tui import colour_of, rendered
 from traider.tui import TraiderApp
 from traider.tui.screens import KillSwitchScreen, RiskScreen
 from traider.tui.widgets import (
@@ -43,16 +42,6 @@ SIZE = (160, 50)
 FAST = 10.0  # risk panels poll at 10 Hz in these tests, so a short pause sees a new view
 
 
-def colour_of(widget: Widget, needle: str, part: str) -> Color | None:
-    """The foreground colour `part` is drawn in, on the first line containing `needle`."""
-    w, h = widget.outer_size
-    for strip in widget.render_lines(Region(0, 0, w, h)):
-        if needle in strip.text:
-            for seg in strip:
-                if part in seg.text and seg.style is not None:
-                    return seg.style.color
-            raise AssertionError(f"{part!r} is not drawn on the line with {needle!r}")
-    raise AssertionError(f"{needle!r} is not drawn")
 
 
 def rgb(colour: str) -> Color:

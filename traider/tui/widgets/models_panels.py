@@ -10,19 +10,17 @@ rather than keeping widgets (a `DataTable`, `ProgressBar`s) in step row by row.
 from __future__ import annotations
 
 import math
-from typing import Unpack
 
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.widget import Widget
 
-from traider.engine.view import EngineView, ModelLine, ModelsView, RetrainLine, SignalLine
-from traider.tui.widgets.polling import VersionedViewMixin, WidgetArgs
+from traider.engine.view import ModelLine, ModelsView, RetrainLine, SignalLine
+from traider.tui.widgets.polling import VersionedViewMixin
 from traider.tui.widgets.risk_panel import (
     GREEN,
     RED,
-    RISK_REFRESH_HZ,
     YELLOW,
     format_hms,
     format_usd,
@@ -272,15 +270,6 @@ def retraining_renderable(view: ModelsView | None, rows: int | None = None) -> T
 
 class ModelsPanel(VersionedViewMixin[ModelsView], Widget):
     """Polls `engine.models()`; redraws only when the view's version moved."""
-
-    def __init__(
-        self,
-        engine: EngineView,
-        *,
-        refresh_hz: float = RISK_REFRESH_HZ,
-        **widget: Unpack[WidgetArgs],
-    ) -> None:
-        super().__init__(engine, refresh_hz=refresh_hz, **widget)
 
     def fetch_view(self) -> ModelsView:
         return self._engine.models()

@@ -70,12 +70,19 @@ class _Versioned(Protocol):
 V = TypeVar("V", bound=_Versioned)
 
 
+VIEW_REFRESH_HZ = 1.0  # the risk and models screens: slow numbers the engine versions
+
+
 class VersionedViewMixin(PollingMixin, Generic[V]):
     """A panel over one engine view that carries a `version` (risk, models): keeps the
     view it draws, and redraws only when a poll brings a new version."""
 
     def __init__(
-        self, engine: EngineView, *, refresh_hz: float = 2.0, **widget: Unpack[WidgetArgs]
+        self,
+        engine: EngineView,
+        *,
+        refresh_hz: float = VIEW_REFRESH_HZ,
+        **widget: Unpack[WidgetArgs],
     ) -> None:
         super().__init__(engine, refresh_hz=refresh_hz, **widget)
         self._view: V | None = None

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Unpack
 
 from textual.widget import Widget
 
-from traider.engine.view import EngineView, RiskView
-from traider.tui.widgets.polling import VersionedViewMixin, WidgetArgs
+from traider.engine.view import RiskView
+from traider.tui.widgets.polling import VIEW_REFRESH_HZ, VersionedViewMixin
 
-RISK_REFRESH_HZ = 1.0
+RISK_REFRESH_HZ = VIEW_REFRESH_HZ
 WAITING = "waiting for first risk refresh"
 
 GREEN = "#5fd75f"
@@ -43,15 +42,6 @@ def format_confidence(confidence: float) -> str:
 
 class RiskPanel(VersionedViewMixin[RiskView], Widget):
     """Polls `engine.risk()` (1 Hz by default); redraws only when the view's version moved."""
-
-    def __init__(
-        self,
-        engine: EngineView,
-        *,
-        refresh_hz: float = RISK_REFRESH_HZ,
-        **widget: Unpack[WidgetArgs],
-    ) -> None:
-        super().__init__(engine, refresh_hz=refresh_hz, **widget)
 
     def on_resize(self) -> None:
         self.refresh()
