@@ -45,7 +45,6 @@ import polars as pl
 from traider.engine.core.events import BookDelta, TradeTick
 from traider.engine.features.microstructure import FeatureVector, MicrostructureFeatures
 from traider.engine.marketdata.book import L2Book
-from traider.engine.marketdata.recording import read_recording, recording_info
 from traider.engine.models.live_bars import BarBook
 
 __all__ = ["MICRO_COLUMNS", "MicroBarSampler", "micro_bars_from_recording"]
@@ -216,6 +215,9 @@ def micro_bars_from_recording(
         raise ValueError("every_s and sample_ms must be positive")
     if (every_s * 1000) % sample_ms:
         raise ValueError(f"sample_ms {sample_ms} does not divide the bar ({every_s} s)")
+    # imported here: it loads pyarrow (~70 ms), and the engine builds a sampler at start
+    from traider.engine.marketdata.recording import read_recording, recording_info
+
     info = recording_info(path)
     known: list[str] = info["symbols"]
     if not known:
